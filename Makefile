@@ -1,0 +1,47 @@
+# tracebias — everything runs from the project's own virtualenv (.venv), created on demand.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export SPARK_LOCAL_IP := 127.0.0.1
+export PYSPARK_PYTHON := $(abspath $(BIN)/python)
+
+DEFAULT_CORPUS := data/default-corpus
+DEFAULT_OUT    := results/default
+SHARED         ?= ../shared/data
+
+.PHONY: help venv install run test test-fast bench clean
+
+help:
+	@echo "make run    - set up .venv, generate the default corpus, count it, print where results are"
+	@echo "make test   - set up .venv and run the whole test suite"
+	@echo "make bench  - benchmarks on the Wikipedia shards (writes docs/benchmarks.md)"
+	@echo "make clean  - remove generated data, results and build files (keeps .venv)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv install: $(STAMP)
+
+$(DEFAULT_CORPUS)/PLANTED.json: $(STAMP)
+	$(BIN)/tracebias synth $(DEFAULT_CORPUS)
+
+run: $(STAMP) $(DEFAULT_CORPUS)/PLANTED.json
+	$(BIN)/tracebias count $(DEFAULT_CORPUS)/documents --out $(DEFAULT_OUT) --lexicon default
+	@echo
+	@echo "Results: $(abspath $(DEFAULT_OUT))  (Parquet tables + manifest.json)"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not integration and not spark"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_count.py --shared $(SHARED) --out docs/benchmarks.md
+
+clean:
+	rm -rf data results build dist *.egg-info .pytest_cache report

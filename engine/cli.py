@@ -1,0 +1,170 @@
+"""The `tracebias` command line."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def _die(msg: str, code: int = 2) -> None:
+    print(f"tracebias: error: {msg}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def cmd_count(args: argparse.Namespace) -> int:
+    from engine.counting import CountConfig
+    from engine.lexicon import LexiconError, load_lexicon
+    from engine.runner import run_local
+    from engine.shards import InputError
+    from engine.windows import DEFAULT_WINDOWS
+
+    try:
+        lexicon = load_lexicon(args.lexicon)
+        config = CountConfig(lexicon, tuple(args.window) if args.window else DEFAULT_WINDOWS,
+                             batch_bytes=int(args.batch_mb * (1 << 20)))
+        summary = run_local(args.inputs, args.out, config, workers=args.workers, force=args.force,
+                            progress=not args.quiet)
+    except (InputError, LexiconError, ValueError) as e:
+        _die(str(e))
+    print(format_top(summary.out, config, args.top))
+    print(_summary_text(summary))
+    return 0
+
+
+def _summary_text(summary) -> str:
+    from engine.runner import format_summary
+
+    return format_summary(summary)
+
+
+def format_top(out_url: str, config, n: int) -> str:
+    """The strongest associations: occupations with the most skewed female share."""
+    import pyarrow.compute as pc
+
+    from engine.output import OutputDir
+
+    table = OutputDir(out_url).read_table("cooccurrence.parquet")
+    win = config.windows[0].label
+    rows = {}
+    for r in table.filter(pc.equal(table["window"], win)).to_pylist():
+        acc = rows.setdefault(r["occupation"], [0, 0, 0, 0])
+        acc[0] += r["units"]
+        acc[1] += r["female_only"]
+        acc[2] += r["male_only"]
+        acc[3] += r["both"]
+    scored = []
+    for occ, (units, f, m, both) in rows.items():
+        if f + m >= 5:
+            scored.append((abs(f / (f + m) - 0.5), occ, units, f, m, both, f / (f + m)))
+    scored.sort(key=lambda x: (-x[0], x[1]))
+    lines = [f"strongest associations ({win} window, occupations with >= 5 gendered units):",
+             f"  {'occupation':<24}{'units':>9}{'female':>9}{'male':>9}{'both':>7}{'% female':>10}"]
+    for _, occ, units, f, m, both, p in scored[:n]:
+        lines.append(f"  {occ:<24}{units:>9,}{f:>9,}{m:>9,}{both:>7,}{100 * p:>9.1f}%")
+    if not scored:
+        lines.append("  (no occupation with enough gendered contexts)")
+    return "\n".join(lines)
+
+
+def cmd_lexicon_show(args: argparse.Namespace) -> int:
+    from engine.lexicon import LexiconError, load_lexicon
+
+    try:
+        lex = load_lexicon(args.name)
+    except LexiconError as e:
+        _die(str(e))
+    if args.json:
+        import json
+
+        print(json.dumps(lex.to_json(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"lexicon {lex.name} v{lex.version}  sha256 {lex.sha256()[:16]}")
+    if lex.description:
+        print(lex.description)
+    for g, terms in lex.genders.items():
+        print(f"\n{g} terms ({len(terms)}): {', '.join(terms)}")
+    print(f"\noccupations ({len(lex.targets)}):")
+    print(f"  {'name':<28}{'% female':>9}  {'sector':<40} forms")
+    for t in lex.targets:
+        pct = f"{t.pct_female:.1f}" if t.pct_female is not None else "-"
+        print(f"  {t.name:<28}{pct:>9}  {(t.sector or '-')[:40]:<40} {', '.join(t.forms)}")
+    return 0
+
+
+def cmd_lexicon_list(args: argparse.Namespace) -> int:
+    from engine.lexicon import builtin_names, load_lexicon
+
+    for name in builtin_names():
+        lex = load_lexicon(name)
+        print(f"{name:<16} v{lex.version:<6} {len(lex.gender_terms):>4} gender terms "
+              f"{len(lex.targets):>4} occupations  {lex.description[:60]}")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from engine.synth import SynthConfig, generate_corpus
+
+    cfg = SynthConfig(seed=args.seed, shards=args.shards, docs_per_shard=args.docs_per_shard,
+                      compression=args.compression, inject_bad_lines=not args.no_bad_lines)
+    corpus = generate_corpus(args.out, cfg)
+    print(f"wrote {len(corpus.shards)} shards ({corpus.documents} documents) to {args.out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine import __version__
+
+    p = argparse.ArgumentParser(prog="tracebias", description=(
+        "Gender-occupation co-occurrence analytics for pretraining corpora."))
+    p.add_argument("--version", action="version", version=f"tracebias {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("count", help="count co-occurrences on this machine (all cores)",
+                       description="Count gender-occupation co-occurrence windows in Dolma-style "
+                       "shards on one machine, without Spark.")
+    c.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="shard files, directories or globs; local paths or fsspec URLs (s3://, gs://, hdfs://)")
+    c.add_argument("--out", required=True, help="output directory (local path or fsspec URL)")
+    c.add_argument("--lexicon", default="default", help="built-in name or JSON file (default: default)")
+    c.add_argument("--window", action="append", metavar="W",
+                   help="sentence, paragraph, document or a word radius k (repeatable; default: "
+                   "sentence paragraph document 5 10 20)")
+    c.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
+    c.add_argument("--force", action="store_true", help="recount shards that are already done")
+    c.add_argument("--batch-mb", type=float, default=16, help="decompressed MB per batch (default 16)")
+    c.add_argument("--top", type=int, default=12, help="rows in the printed association table")
+    c.add_argument("--quiet", action="store_true", help="no progress bar")
+    c.set_defaults(func=cmd_count)
+
+    lx = sub.add_parser("lexicon", help="inspect lexicons")
+    lsub = lx.add_subparsers(dest="lexicon_command", required=True)
+    show = lsub.add_parser("show", help="print a lexicon")
+    show.add_argument("name", help="built-in name or JSON file")
+    show.add_argument("--json", action="store_true", help="print the lexicon file format")
+    show.set_defaults(func=cmd_lexicon_show)
+    lsub.add_parser("list", help="list built-in lexicons").set_defaults(func=cmd_lexicon_list)
+
+    s = sub.add_parser("synth", help="generate the seeded default corpus with planted associations")
+    s.add_argument("out", help="output directory")
+    s.add_argument("--seed", type=int, default=20261124)
+    s.add_argument("--shards", type=int, default=4)
+    s.add_argument("--docs-per-shard", type=int, default=250)
+    s.add_argument("--compression", choices=["gzip", "zstd", "none"], default="gzip")
+    s.add_argument("--no-bad-lines", action="store_true", help="do not plant malformed lines")
+    s.set_defaults(func=cmd_synth)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
