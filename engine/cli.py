@@ -112,6 +112,55 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _job_file() -> Path:
+    """jobs/count_cooccurrence.py from a source checkout, or a generated launcher."""
+    repo = Path(__file__).resolve().parents[1] / "jobs" / "count_cooccurrence.py"
+    if repo.is_file():
+        return repo
+    import tempfile
+
+    f = Path(tempfile.mkdtemp(prefix="tracebias-job-")) / "count_cooccurrence.py"
+    f.write_text("from engine.spark_job import main\nraise SystemExit(main())\n")
+    return f
+
+
+def cmd_spark_count(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from engine.spark_runner import build_pyfiles_zip, default_conf, spark_submit_command
+
+    pyfiles = build_pyfiles_zip(Path(args.pyfiles))
+    job_args = [*args.inputs, "--out", args.out, "--lexicon", args.lexicon]
+    for w in args.window or []:
+        job_args += ["--window", w]
+    if args.force:
+        job_args.append("--force")
+    conf = default_conf()
+    for kv in args.conf or []:
+        k, _, v = kv.partition("=")
+        conf[k] = v
+    cmd = spark_submit_command(job_args, args.master, pyfiles, conf, _job_file())
+    print("+ " + " ".join(cmd), file=sys.stderr)
+    return subprocess.call(cmd)
+
+
+def cmd_cluster(args: argparse.Namespace) -> int:
+    from engine.cluster import LocalCluster
+
+    c = LocalCluster(Path(args.dir), workers=args.workers, cores_per_worker=args.cores,
+                     worker_memory=args.memory)
+    if args.action == "up":
+        url = c.up()
+        print(f"Spark master {url} with {c.alive_workers()} workers; "
+              f"UI http://127.0.0.1:{c.webui_port}; logs and PIDs in {args.dir}/")
+    elif args.action == "down":
+        c.down()
+        print("cluster stopped")
+    else:
+        print({"processes": c.pids(), "alive_workers": c.alive_workers()})
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine import __version__
 
@@ -144,6 +193,27 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print the lexicon file format")
     show.set_defaults(func=cmd_lexicon_show)
     lsub.add_parser("list", help="list built-in lexicons").set_defaults(func=cmd_lexicon_list)
+
+    sc = sub.add_parser("spark-count", help="the same count on Spark (wraps spark-submit)",
+                        description="Submit jobs/count_cooccurrence.py with spark-submit.")
+    sc.add_argument("inputs", nargs="+", metavar="INPUT")
+    sc.add_argument("--out", required=True)
+    sc.add_argument("--master", default="local[*]", help="local[*], spark://host:7077, yarn, k8s://...")
+    sc.add_argument("--lexicon", default="default")
+    sc.add_argument("--window", action="append", metavar="W")
+    sc.add_argument("--force", action="store_true")
+    sc.add_argument("--conf", action="append", metavar="KEY=VALUE", help="extra Spark conf")
+    sc.add_argument("--pyfiles", default="dist/tracebias-engine.zip",
+                    help="where to build the engine zip shipped to executors")
+    sc.set_defaults(func=cmd_spark_count)
+
+    cl = sub.add_parser("cluster", help="a local Spark standalone cluster on 127.0.0.1")
+    cl.add_argument("action", choices=["up", "down", "status"])
+    cl.add_argument("--dir", default=".cluster", help="logs and PIDs (default .cluster)")
+    cl.add_argument("--workers", type=int, default=2)
+    cl.add_argument("--cores", type=int, default=1, help="cores per worker")
+    cl.add_argument("--memory", default="2g", help="memory per worker")
+    cl.set_defaults(func=cmd_cluster)
 
     s = sub.add_parser("synth", help="generate the seeded default corpus with planted associations")
     s.add_argument("out", help="output directory")
