@@ -10,12 +10,16 @@ DEFAULT_CORPUS := data/default-corpus
 DEFAULT_OUT    := results/default
 SHARED         ?= ../shared/data
 
-.PHONY: help venv install run test test-fast bench clean
+.PHONY: help venv install run test test-fast bench bench-spark dist cluster-up cluster-down cluster-status cluster-submit clean
 
 help:
 	@echo "make run    - set up .venv, generate the default corpus, count it, print where results are"
 	@echo "make test   - set up .venv and run the whole test suite"
 	@echo "make bench  - benchmarks on the Wikipedia shards (writes docs/benchmarks.md)"
+	@echo "make bench-spark - Spark wall-clock on local[1], local[2] and a 2-worker standalone cluster"
+	@echo "make dist   - build the wheel and the --py-files zip shipped to Spark executors"
+	@echo "make cluster-up / cluster-down / cluster-status - Spark standalone master + 2 workers on 127.0.0.1"
+	@echo "make cluster-submit - run the counting job on that cluster (INPUT=..., OUT=...)"
 	@echo "make clean  - remove generated data, results and build files (keeps .venv)"
 
 $(STAMP): pyproject.toml
@@ -42,6 +46,28 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_count.py --shared $(SHARED) --out docs/benchmarks.md
+
+bench-spark: $(STAMP)
+	$(BIN)/python benchmarks/bench_spark.py --shared $(SHARED) --out docs/benchmarks.md
+
+dist: $(STAMP)
+	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
+	$(BIN)/python -c "from engine.spark_runner import build_pyfiles_zip; print(build_pyfiles_zip('dist/tracebias-engine.zip'))"
+
+CLUSTER_DIR ?= .cluster
+cluster-up: $(STAMP)
+	$(BIN)/tracebias cluster up --dir $(CLUSTER_DIR) --workers 2
+
+cluster-down: $(STAMP)
+	$(BIN)/tracebias cluster down --dir $(CLUSTER_DIR)
+
+cluster-status: $(STAMP)
+	$(BIN)/tracebias cluster status --dir $(CLUSTER_DIR)
+
+INPUT ?= $(DEFAULT_CORPUS)/documents
+OUT   ?= results/cluster
+cluster-submit: $(STAMP) $(DEFAULT_CORPUS)/PLANTED.json dist
+	$(BIN)/tracebias spark-count $(INPUT) --out $(abspath $(OUT)) --master spark://127.0.0.1:7077 --pyfiles dist/tracebias-engine.zip
 
 clean:
 	rm -rf data results build dist *.egg-info .pytest_cache report

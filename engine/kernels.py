@@ -300,8 +300,10 @@ def _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g
 
 @njit(cache=True, nogil=True)
 def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
-              is_abbrev, known, enc, subs):
+              is_abbrev, known, enc, subs, ascii_word):
     """Tokenize one document; write its lexicon-vocabulary words into ``known``.
+
+    ``ascii_word[b]`` is the lowercased byte when byte b is an ASCII word character, else 0.
 
     Returns (number of known words, number of words). When the first number exceeds
     ``known.shape[0]`` the caller retries with a larger buffer (rows past the end are not
@@ -361,16 +363,42 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
         if state == 1:
             if k == _WORD:  # hot path: one more character of the current word
                 h = _hash_cp(h, c)
-                # consume the rest of an ASCII run of word characters in a tight loop
-                while i < end and pend_i >= pend_n:
-                    b = data[i]
-                    if b >= 0x80:
+                if pend_i < pend_n:
+                    continue
+                # fast path for the common case: ASCII words separated by single spaces
+                while True:
+                    while i < end:  # the rest of an ASCII run of word characters
+                        c2 = ascii_word[data[i]]
+                        if c2 == 0:
+                            break
+                        h = _hstep(h, c2)
+                        i += 1
+                    if i + 1 >= end or data[i] != 32:
+                        break  # the general path handles whatever ends this word
+                    c2 = ascii_word[data[i + 1]]
+                    if c2 == 0:
                         break
-                    c2 = np.int64(lower[b])
-                    if cls[c2] != _WORD:
-                        break
-                    h = _hstep(h, c2)
-                    i += 1
+                    # word data[ws:i] ends at a single space followed by an ASCII word character
+                    vid = ht_id[_slot(h, mask)]
+                    if vid >= 0:
+                        vid = _lookup(h, data, ws, i, lower, expansions, ht_hash, ht_id,
+                                      vocab_bytes, vocab_off, enc)
+                    if vid >= 0:
+                        if n_known < cap:
+                            known[n_known, 0] = tok
+                            known[n_known, 1] = vid
+                            known[n_known, 2] = wpos
+                            known[n_known, 3] = sent
+                            known[n_known, 4] = para
+                        n_known += 1
+                        prev_abbrev = is_abbrev[vid] != 0
+                    else:
+                        prev_abbrev = False
+                    wpos += 1
+                    tok += 1
+                    ws = i + 1
+                    h = _hstep(_H0, c2)
+                    i += 2
                 continue
             # the word data[ws:ci] ends here
             vid = ht_id[_slot(h, mask)]  # first probe inline: most words stop here
@@ -445,13 +473,18 @@ def count_batch(
     seen_t = np.zeros(cooc.shape[2], dtype=np.int64)
     seen_g = np.zeros(max(terms.shape[3], 1), dtype=np.int64)
     stamp = np.zeros(1, dtype=np.int64)
+    ascii_word = np.zeros(256, dtype=np.int64)
+    for b in range(128):
+        if cls[lower[b]] == _WORD:
+            ascii_word[b] = lower[b]
     for d in range(n_docs):
         start = offsets[d]
         end = offsets[d + 1]
         s = doc_src[d]
         while True:
             n_known, n_words = _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id,
-                                         vocab_bytes, vocab_off, is_abbrev, known, enc, subs)
+                                         vocab_bytes, vocab_off, is_abbrev, known, enc, subs,
+                                         ascii_word)
             if n_known <= known.shape[0]:
                 break
             known = np.empty((2 * n_known, 5), dtype=np.int64)

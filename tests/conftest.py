@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ["PYSPARK_PYTHON"] = sys.executable  # executors run this interpreter (with the engine)
+os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TRACEBIAS_SHARED", ROOT.parent / "shared" / "data"))
