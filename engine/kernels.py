@@ -299,11 +299,24 @@ def _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g
 
 
 @njit(cache=True, nogil=True)
+def _ascii_class(cls, lower):
+    """int64[256]: lowercased byte for ASCII word characters, -1 for ASCII punctuation, else 0."""
+    out = np.zeros(256, dtype=np.int64)
+    for b in range(128):
+        if cls[lower[b]] == _WORD:
+            out[b] = lower[b]
+        elif cls[lower[b]] == _PUNCT:
+            out[b] = -1
+    return out
+
+
+@njit(cache=True, nogil=True)
 def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
-              is_abbrev, known, enc, subs, ascii_word):
+              is_abbrev, known, enc, subs, ascii_class):
     """Tokenize one document; write its lexicon-vocabulary words into ``known``.
 
-    ``ascii_word[b]`` is the lowercased byte when byte b is an ASCII word character, else 0.
+    ``ascii_class[b]`` is the lowercased byte when byte b is an ASCII word character, -1 when
+    it is ASCII punctuation, and 0 otherwise (whitespace, non-ASCII bytes).
 
     Returns (number of known words, number of words). When the first number exceeds
     ``known.shape[0]`` the caller retries with a larger buffer (rows past the end are not
@@ -365,20 +378,30 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                 h = _hash_cp(h, c)
                 if pend_i < pend_n:
                     continue
-                # fast path for the common case: ASCII words separated by single spaces
+                # fast path for the common cases: ASCII words separated by a single space, or
+                # by one ASCII punctuation character and a space ("word, word", "word. Word")
                 while True:
                     while i < end:  # the rest of an ASCII run of word characters
-                        c2 = ascii_word[data[i]]
-                        if c2 == 0:
+                        c2 = ascii_class[data[i]]
+                        if c2 <= 0:
                             break
                         h = _hstep(h, c2)
                         i += 1
-                    if i + 1 >= end or data[i] != 32:
-                        break  # the general path handles whatever ends this word
-                    c2 = ascii_word[data[i + 1]]
-                    if c2 == 0:
+                    if i + 1 >= end:
                         break
-                    # word data[ws:i] ends at a single space followed by an ASCII word character
+                    p = data[i]
+                    if p == 32:
+                        nxt = i + 1
+                        punct = 0
+                    elif ascii_class[p] == -1 and i + 2 < end and data[i + 1] == 32:
+                        nxt = i + 2
+                        punct = np.int64(p)
+                    else:
+                        break  # the general path handles whatever ends this word
+                    c2 = ascii_class[data[nxt]]
+                    if c2 <= 0:
+                        break
+                    # the word data[ws:i] ends here
                     vid = ht_id[_slot(h, mask)]
                     if vid >= 0:
                         vid = _lookup(h, data, ws, i, lower, expansions, ht_hash, ht_id,
@@ -396,9 +419,14 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                         prev_abbrev = False
                     wpos += 1
                     tok += 1
-                    ws = i + 1
+                    if punct != 0:  # a one-character punctuation token
+                        if (punct == 46 and not prev_abbrev) or punct == 33 or punct == 63:
+                            sent += 1
+                        prev_abbrev = False
+                        tok += 1
+                    ws = nxt
                     h = _hstep(_H0, c2)
-                    i += 2
+                    i = nxt + 1
                 continue
             # the word data[ws:ci] ends here
             vid = ht_id[_slot(h, mask)]  # first probe inline: most words stop here
@@ -473,10 +501,7 @@ def count_batch(
     seen_t = np.zeros(cooc.shape[2], dtype=np.int64)
     seen_g = np.zeros(max(terms.shape[3], 1), dtype=np.int64)
     stamp = np.zeros(1, dtype=np.int64)
-    ascii_word = np.zeros(256, dtype=np.int64)
-    for b in range(128):
-        if cls[lower[b]] == _WORD:
-            ascii_word[b] = lower[b]
+    ascii_class = _ascii_class(cls, lower)
     for d in range(n_docs):
         start = offsets[d]
         end = offsets[d + 1]
@@ -484,7 +509,7 @@ def count_batch(
         while True:
             n_known, n_words = _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id,
                                          vocab_bytes, vocab_off, is_abbrev, known, enc, subs,
-                                         ascii_word)
+                                         ascii_class)
             if n_known <= known.shape[0]:
                 break
             known = np.empty((2 * n_known, 5), dtype=np.int64)

@@ -147,6 +147,43 @@ def main() -> None:
         w.writerow(["occupation", "pct_female", "sector", "source", "year"])
         w.writerows(rows)
     print(f"wrote {OUT / 'labour_stats.tsv'}: {len(rows)} occupations")
+    write_prompt_templates(Path(ap.parse_args().shared))
+
+
+
+def build_prompt_templates(shared: Path) -> dict:
+    """The study's prompt templates with a uniform {occupation} slot and {a} for the article."""
+    import re
+
+    out = {}
+    base, group = [], None
+    for line in (shared / "tracing-bias" / "prompts_overview.txt").read_text().splitlines():
+        line = line.strip()
+        m = re.match(r"^(\d+)\.\s+(.*)$", line)
+        if m:
+            t = m.group(2).replace("a/n [OCCUPATION]", "{a} {occupation}")
+            base.append({"id": f"base-{int(m.group(1)):02d}", "group": group,
+                         "template": t.replace("[OCCUPATION]", "{occupation}")})
+        elif line:
+            group = line
+    out["base"] = base
+    inst, group = [], None
+    for line in (shared / "tracing-bias" / "prompts_overview_instruct.txt").read_text().splitlines():
+        line = line.strip()
+        if line.endswith(":"):
+            group = line[:-1]
+        elif line:
+            t = re.sub(r"\ba \{job\}", "{a} {occupation}", line).replace("{job}", "{occupation}")
+            inst.append({"id": f"instruct-{len(inst) + 1:02d}", "group": group, "template": t})
+    out["instruct"] = inst
+    return out
+
+
+def write_prompt_templates(shared: Path) -> None:
+    data = {"attribution": TB_ATTRIB, **build_prompt_templates(shared)}
+    path = OUT / "prompt_templates.json"
+    path.write_text(json.dumps(data, indent=1) + "\n")
+    print(f"wrote {path}: {len(data['base'])} base, {len(data['instruct'])} instruct templates")
 
 
 if __name__ == "__main__":
