@@ -9,6 +9,7 @@ export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 DEFAULT_CORPUS := data/default-corpus
 DEFAULT_OUT    := results/default
 SHARED         ?= ../shared/data
+TORCH          ?= torch==2.13.0
 
 .PHONY: help venv install run test test-fast bench bench-spark dist cluster-up cluster-down cluster-status cluster-submit clean
 
@@ -25,7 +26,9 @@ help:
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# the CPU build of torch first, so the [generate] extra never pulls a multi-GB CUDA build
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[test,generate]'
 	@touch $(STAMP)
 
 venv install: $(STAMP)
@@ -35,8 +38,10 @@ $(DEFAULT_CORPUS)/PLANTED.json: $(STAMP)
 
 run: $(STAMP) $(DEFAULT_CORPUS)/PLANTED.json
 	$(BIN)/tracebias count $(DEFAULT_CORPUS)/documents --out $(DEFAULT_OUT) --lexicon default
+	$(BIN)/tracebias warehouse build --counts default=$(DEFAULT_OUT) --db $(DEFAULT_OUT).duckdb > /dev/null
 	@echo
-	@echo "Results: $(abspath $(DEFAULT_OUT))  (Parquet tables + manifest.json)"
+	@echo "Results:   $(abspath $(DEFAULT_OUT))  (Parquet tables + manifest.json)"
+	@echo "Warehouse: $(abspath $(DEFAULT_OUT)).duckdb  (try: $(BIN)/tracebias sql \"SELECT * FROM data_default ORDER BY p\" --db $(DEFAULT_OUT).duckdb)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
