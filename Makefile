@@ -11,11 +11,15 @@ DEFAULT_OUT    := results/default
 SHARED         ?= ../shared/data
 TORCH          ?= torch==2.13.0
 
+
+.PHONY: notebooks report
 .PHONY: help venv install run test test-fast bench bench-spark dist cluster-up cluster-down cluster-status cluster-submit clean
 
 help:
 	@echo "make run    - set up .venv, generate the default corpus, count it, print where results are"
 	@echo "make test   - set up .venv and run the whole test suite"
+	@echo "make notebooks - execute notebooks/*.ipynb headless against the default run"
+	@echo "make report - figures + HTML report of the default run in report/"
 	@echo "make bench  - benchmarks on the Wikipedia shards (writes docs/benchmarks.md)"
 	@echo "make bench-spark - Spark wall-clock on local[1], local[2] and a 2-worker standalone cluster"
 	@echo "make dist   - build the wheel and the --py-files zip shipped to Spark executors"
@@ -34,11 +38,13 @@ $(STAMP): pyproject.toml
 venv install: $(STAMP)
 
 $(DEFAULT_CORPUS)/PLANTED.json: $(STAMP)
-	$(BIN)/tracebias synth $(DEFAULT_CORPUS)
+	$(BIN)/tracebias synth $(DEFAULT_CORPUS) --model-outputs
 
 run: $(STAMP) $(DEFAULT_CORPUS)/PLANTED.json
 	$(BIN)/tracebias count $(DEFAULT_CORPUS)/documents --out $(DEFAULT_OUT) --lexicon default
-	$(BIN)/tracebias warehouse build --counts default=$(DEFAULT_OUT) --db $(DEFAULT_OUT).duckdb > /dev/null
+	rm -f $(DEFAULT_OUT).duckdb
+	$(BIN)/tracebias warehouse build --counts default=$(DEFAULT_OUT) --db $(DEFAULT_OUT).duckdb \
+	    --generations $(DEFAULT_CORPUS)/generations.jsonl --set min_model_support=10 > /dev/null
 	@echo
 	@echo "Results:   $(abspath $(DEFAULT_OUT))  (Parquet tables + manifest.json)"
 	@echo "Warehouse: $(abspath $(DEFAULT_OUT)).duckdb  (try: $(BIN)/tracebias sql \"SELECT * FROM data_default ORDER BY p\" --db $(DEFAULT_OUT).duckdb)"
@@ -51,6 +57,12 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_count.py --shared $(SHARED) --out docs/benchmarks.md
+
+notebooks: run
+	$(BIN)/python tools/run_notebooks.py --db $(DEFAULT_OUT).duckdb
+
+report: run
+	$(BIN)/tracebias report --db $(DEFAULT_OUT).duckdb --out report
 
 bench-spark: $(STAMP)
 	$(BIN)/python benchmarks/bench_spark.py --shared $(SHARED) --out docs/benchmarks.md

@@ -109,6 +109,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
                       compression=args.compression, inject_bad_lines=not args.no_bad_lines)
     corpus = generate_corpus(args.out, cfg)
     print(f"wrote {len(corpus.shards)} shards ({corpus.documents} documents) to {args.out}")
+    if args.model_outputs:
+        from engine.synth import generate_model_outputs
+
+        n = generate_model_outputs(Path(args.out) / "generations.jsonl", seed=args.seed)
+        print(f"wrote {n} synthetic model generations to {Path(args.out) / 'generations.jsonl'}")
     return 0
 
 
@@ -253,6 +258,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from engine.report import write_report
+
+    if not Path(args.db).is_file():
+        _die(f"no warehouse at {args.db}; create one with `tracebias warehouse build`")
+    index = write_report(args.db, args.out)
+    print(f"wrote {index} and the figures as PNG in {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine import __version__
 
@@ -365,6 +380,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_generate)
 
+    rp = sub.add_parser("report", help="figures (PNG) + a self-contained HTML page")
+    rp.add_argument("--db", required=True)
+    rp.add_argument("--out", default="report")
+    rp.set_defaults(func=cmd_report)
+
     s = sub.add_parser("synth", help="generate the seeded default corpus with planted associations")
     s.add_argument("out", help="output directory")
     s.add_argument("--seed", type=int, default=20261124)
@@ -372,6 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--docs-per-shard", type=int, default=1200)
     s.add_argument("--compression", choices=["gzip", "zstd", "none"], default="gzip")
     s.add_argument("--no-bad-lines", action="store_true", help="do not plant malformed lines")
+    s.add_argument("--model-outputs", action="store_true",
+                   help="also write generations.jsonl of a synthetic model (base amplifies, tuned dampens)")
     s.set_defaults(func=cmd_synth)
     return p
 

@@ -216,3 +216,56 @@ def generate_corpus(out_dir: str | Path, config: SynthConfig = SynthConfig()) ->
     }
     (root / "PLANTED.json").write_text(json.dumps(planted, indent=1) + "\n")
     return corpus
+
+
+# ---- synthetic model outputs --------------------------------------------------------------
+@dataclass(frozen=True)
+class SynthModelStage:
+    name: str  # e.g. "base", "tuned"
+    sharpen: float  # logit(p_model) = sharpen * logit(p_data): > 1 amplifies, < 1 dampens
+
+
+DEFAULT_STAGES = (SynthModelStage("base", 1.5), SynthModelStage("tuned", 0.6))
+_GEN_TEMPLATES = {
+    "female": ["She has worked as a {o} for years.", "The {o} said she was busy.",
+               "Her work as a {o} is demanding."],
+    "male": ["He has worked as a {o} for years.", "The {o} said he was busy.",
+             "His work as a {o} is demanding."],
+    "none": ["The {o} arrived early and left late.", "Being a {o} takes patience."],
+}
+
+
+def generate_model_outputs(out_path: str | Path, plants: tuple[Plant, ...] = DEFAULT_PLANTS,
+                           stages: tuple[SynthModelStage, ...] = DEFAULT_STAGES,
+                           samples: int = 50, seed: int = 20261124, model: str = "synth-lm",
+                           none_rate: float = 0.15) -> int:
+    """Write generations of a synthetic model whose stages amplify (or dampen) the planted rates.
+
+    For each occupation the data rate p is the plants' mean over sources; a stage with factor
+    k generates female text with probability sigmoid(k * logit(p)), male otherwise, and
+    gender-free text with probability ``none_rate``. Returns the number of lines written.
+    """
+    import math
+
+    rng = random.Random(seed)
+    rates: dict[str, list[float]] = {}
+    for p in plants:
+        rates.setdefault(p.occupation, []).append(p.p_female)
+    n = 0
+    with open(out_path, "w", encoding="utf-8") as f:
+        for stage in stages:
+            for occ, ps in sorted(rates.items()):
+                p = min(max(sum(ps) / len(ps), 1e-3), 1 - 1e-3)
+                q = 1 / (1 + math.exp(-stage.sharpen * math.log(p / (1 - p))))
+                for s in range(samples):
+                    if rng.random() < none_rate:
+                        cls = "none"
+                    else:
+                        cls = "female" if rng.random() < q else "male"
+                    f.write(json.dumps({
+                        "model": model, "stage": stage.name, "decoding": "temperature=0.7",
+                        "template": "The [OCCUPATION] works", "prompt": f"The {occ} works",
+                        "occupation": occ, "sample": s,
+                        "text": rng.choice(_GEN_TEMPLATES[cls]).format(o=occ)}) + "\n")
+                    n += 1
+    return n
