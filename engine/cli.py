@@ -38,6 +38,13 @@ def _summary_text(summary) -> str:
     return format_summary(summary)
 
 
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    p = k / n
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
+    return c - h, c + h
+
+
 def format_top(out_url: str, config, n: int) -> str:
     """The strongest associations: occupations with the most skewed female share."""
     import pyarrow.compute as pc
@@ -55,10 +62,15 @@ def format_top(out_url: str, config, n: int) -> str:
         acc[3] += r["both"]
     scored = []
     for occ, (units, f, m, both) in rows.items():
-        if f + m >= 5:
-            scored.append((abs(f / (f + m) - 0.5), occ, units, f, m, both, f / (f + m)))
+        n = f + m
+        if n >= 5:
+            lo, hi = wilson(f, n)
+            # how far the 95% interval sits from parity: well-supported skews rank first
+            strength = max(lo - 0.5, 0.5 - hi, 0.0)
+            scored.append((strength, occ, units, f, m, both, f / n))
     scored.sort(key=lambda x: (-x[0], x[1]))
-    lines = [f"strongest associations ({win} window, occupations with >= 5 gendered units):",
+    lines = [f"strongest associations ({win} window; ranked by the distance of the 95% interval "
+             "from 50%):",
              f"  {'occupation':<24}{'units':>9}{'female':>9}{'male':>9}{'both':>7}{'% female':>10}"]
     for _, occ, units, f, m, both, p in scored[:n]:
         lines.append(f"  {occ:<24}{units:>9,}{f:>9,}{m:>9,}{both:>7,}{100 * p:>9.1f}%")
@@ -406,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `tracebias sql ... | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

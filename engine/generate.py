@@ -103,7 +103,7 @@ def run_generation(prompts_path: str | Path, out_path: str | Path, cfg: Generate
             if cfg.chat and getattr(tok, "chat_template", None):
                 texts = [tok.apply_chat_template([{"role": "user", "content": t}], tokenize=False,
                                                  add_generation_prompt=True) for t in texts]
-            enc = tok(texts, return_tensors="pt", padding=True)
+            enc = tok(texts, return_tensors="pt", padding=True, return_attention_mask=True)
             torch.manual_seed(cfg.seed * 1_000_003 + start)  # reproducible per batch position
             with torch.no_grad():
                 gen = model.generate(**enc, do_sample=cfg.temperature > 0,

@@ -106,8 +106,10 @@ def bias_trace(source, top: int = 30) -> plt.Figure:
         fig, ax = plt.subplots(figsize=(8, 3))
         return _empty(fig, ax, "no data series in bias_trace_long")
     data = df.filter((pl.col("series") == "data") & ~pl.col("low_support")).drop_nulls("pct")
-    data = data.with_columns((pl.col("pct") - 50).abs().alias("skew")).sort("skew", descending=True)
-    occs = data.head(top).sort("pct")["occupation"].to_list()
+    data = data.sort("pct")
+    if data.height > top:  # both ends: the most male-leaning and the most female-leaning
+        data = pl.concat([data.head(top // 2), data.tail(top - top // 2)])
+    occs = data["occupation"].to_list()
     d = df.filter(pl.col("occupation").is_in(occs))
     series = (d.select("series", "series_order").unique().sort(["series_order", "series"])
               ["series"].to_list())
@@ -127,8 +129,8 @@ def bias_trace(source, top: int = 30) -> plt.Figure:
     ax.set_yticks(range(len(occs)), occs, fontsize=9)
     ax.set_xlabel("% female")
     _pct_axis(ax, "x")
-    ax.set_title(f"Bias trace: world -> data -> model ({len(occs)} most skewed occupations in the data)",
-                 fontsize=11)
+    ax.set_title(f"Bias trace: world -> data -> model ({len(occs)} occupations: the data's most "
+                 "male- and female-leaning)", fontsize=11)
     ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.04), ncol=min(4, len(series)),
               fontsize=8, frameon=False)
     return fig

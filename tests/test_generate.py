@@ -16,8 +16,8 @@ from engine.lexicon import load_lexicon  # noqa: E402
 from engine.prompts import build_prompts, write_prompts  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory):
+def build_tiny_model(path):
+    """A 1-layer GPT-2 with random weights and a word-level tokenizer, saved to ``path``."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
@@ -33,10 +33,14 @@ def tiny_model(tmp_path_factory):
     model = GPT2LMHeadModel(GPT2Config(vocab_size=len(words), n_positions=64, n_embd=32,
                                        n_layer=1, n_head=2, bos_token_id=2, eos_token_id=2,
                                        pad_token_id=1))
-    path = tmp_path_factory.mktemp("tiny-gpt2")
     model.save_pretrained(path)
     tok.save_pretrained(path)
     return path
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-gpt2"))
 
 
 def test_prompts_cover_templates_and_occupations(tmp_path):

@@ -180,9 +180,13 @@ FROM world_stats
 UNION ALL
 SELECT occupation, 'data', 1, 100 * p, n, low_support FROM data_default
 UNION ALL
-SELECT occupation, model || ' / ' || stage || CASE WHEN decoding <> '' THEN ' / ' || decoding ELSE '' END,
-       2, 100 * p, n, low_support
-FROM model_share WHERE template = '*'
+SELECT ms.occupation,
+       ms.model || ' / ' || ms.stage || CASE WHEN k.decodings > 1 THEN ' / ' || ms.decoding ELSE '' END,
+       2, 100 * ms.p, ms.n, ms.low_support
+FROM model_share ms
+JOIN (SELECT model, stage, count(DISTINCT decoding) AS decodings FROM model_generations GROUP BY ALL) k
+  USING (model, stage)
+WHERE ms.template = '*'
 UNION ALL
 SELECT occupation, model || ' / ' || stage || ' / ' || metric, 3,
        CASE WHEN metric IN ('pct_female', 'percent_female') THEN value
