@@ -45,6 +45,10 @@ class CountConfig:
 
     def fingerprint(self) -> str:
         """Identifies what a count means: same fingerprint, interchangeable partial results."""
+        return self._fingerprint
+
+    @cached_property
+    def _fingerprint(self) -> str:
         blob = json.dumps({
             "semantics": SEMANTICS_VERSION,
             "lexicon": self.lexicon.sha256(),
@@ -130,10 +134,11 @@ class ShardCounter:
     # ---- results as Arrow tables -------------------------------------------------------
     def _window_cols(self, widx: np.ndarray) -> dict:
         ws = self.config.windows
+        idx = pa.array(widx, pa.int64())
         return {
-            "window": pa.array([ws[i].label for i in widx], pa.string()),
-            "window_kind": pa.array([ws[i].kind for i in widx], pa.string()),
-            "window_k": pa.array([ws[i].k for i in widx], pa.int32()),
+            "window": pa.array([w.label for w in ws], pa.string()).take(idx),
+            "window_kind": pa.array([w.kind for w in ws], pa.string()).take(idx),
+            "window_k": pa.array([w.k for w in ws], pa.int32()).take(idx),
         }
 
     def cooc_table(self) -> pa.Table:

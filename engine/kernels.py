@@ -299,6 +299,18 @@ def _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g
 
 
 @njit(cache=True, nogil=True)
+def _record(known, n_known, tok, vid, wpos, sent, para):
+    """Append a vocabulary word to ``known`` (rows past its end are counted, not written)."""
+    if n_known < known.shape[0]:
+        known[n_known, 0] = tok
+        known[n_known, 1] = vid
+        known[n_known, 2] = wpos
+        known[n_known, 3] = sent
+        known[n_known, 4] = para
+    return n_known + 1
+
+
+@njit(cache=True, nogil=True)
 def _ascii_class(cls, lower):
     """int64[256]: lowercased byte for ASCII word characters, -1 for ASCII punctuation, else 0."""
     out = np.zeros(256, dtype=np.int64)
@@ -322,7 +334,6 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
     ``known.shape[0]`` the caller retries with a larger buffer (rows past the end are not
     written); keeping the buffer fixed here keeps this loop free of allocations.
     """
-    cap = known.shape[0]
     mask = ht_id.shape[0] - 1
     n_known = 0
     state = 0  # 0 between tokens, 1 in a word, 2 in punctuation
@@ -406,17 +417,10 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                     if vid >= 0:
                         vid = _lookup(h, data, ws, i, lower, expansions, ht_hash, ht_id,
                                       vocab_bytes, vocab_off, enc)
+                    prev_abbrev = False
                     if vid >= 0:
-                        if n_known < cap:
-                            known[n_known, 0] = tok
-                            known[n_known, 1] = vid
-                            known[n_known, 2] = wpos
-                            known[n_known, 3] = sent
-                            known[n_known, 4] = para
-                        n_known += 1
+                        n_known = _record(known, n_known, tok, vid, wpos, sent, para)
                         prev_abbrev = is_abbrev[vid] != 0
-                    else:
-                        prev_abbrev = False
                     wpos += 1
                     tok += 1
                     if punct != 0:  # a one-character punctuation token
@@ -433,17 +437,10 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
             if vid >= 0:
                 vid = _lookup(h, data, ws, ci, lower, expansions, ht_hash, ht_id, vocab_bytes,
                               vocab_off, enc)
+            prev_abbrev = False
             if vid >= 0:
-                if n_known < cap:
-                    known[n_known, 0] = tok
-                    known[n_known, 1] = vid
-                    known[n_known, 2] = wpos
-                    known[n_known, 3] = sent
-                    known[n_known, 4] = para
-                n_known += 1
+                n_known = _record(known, n_known, tok, vid, wpos, sent, para)
                 prev_abbrev = is_abbrev[vid] != 0
-            else:
-                prev_abbrev = False
             wpos += 1
             tok += 1
             state = 0

@@ -123,13 +123,14 @@ class CorruptStream(Exception):
     pass
 
 
-def _gzip_pieces(raw) -> Iterator[bytes]:
-    """Decode a (possibly multi-member) gzip stream in bounded pieces.
+def _decoded_pieces(raw, new_decoder, step, name: str) -> Iterator[bytes]:
+    """Drive a streaming decoder over concatenated members/frames, piece by piece.
 
-    Output per call is capped so that a corruption loses at most ``_MAX_OUT`` bytes of text
-    before the point where zlib notices it.
+    ``step(decoder, data) -> (output, unconsumed)``; a decoder with ``eof`` set hands its
+    ``unused_data`` (the next member or frame) to a fresh decoder. A stream that ends inside a
+    member is truncated.
     """
-    d = zlib.decompressobj(wbits=31)
+    d = new_decoder()
     started = False
     while True:
         comp = raw.read(_PIECE)
@@ -138,50 +139,38 @@ def _gzip_pieces(raw) -> Iterator[bytes]:
         while comp:
             started = True
             try:
-                out = d.decompress(comp, _MAX_OUT)
-            except zlib.error as e:
-                raise CorruptStream(f"corrupt gzip data: {e}") from None
+                out, rest = step(d, comp)
+            except Exception as e:  # zlib.error, zstandard.ZstdError
+                raise CorruptStream(f"corrupt {name} data: {e}") from None
             if out:
                 yield out
             if d.eof:
                 comp = d.unused_data
-                d = zlib.decompressobj(wbits=31)
+                d = new_decoder()
                 started = False
                 if comp and comp.strip(b"\x00") == b"":
                     comp = b""  # zero padding after the last member
             else:
-                comp = d.unconsumed_tail
+                comp = rest
     if started and not d.eof:
-        raise CorruptStream("truncated gzip stream (ended before the end-of-stream marker)")
+        raise CorruptStream(f"truncated {name} stream (ended inside a compressed member)")
+
+
+def _gzip_pieces(raw) -> Iterator[bytes]:
+    """gzip, output per call capped so a corruption loses at most ``_MAX_OUT`` bytes of text."""
+
+    def step(d, data):
+        return d.decompress(data, _MAX_OUT), d.unconsumed_tail
+
+    return _decoded_pieces(raw, lambda: zlib.decompressobj(wbits=31), step, "gzip")
 
 
 def _zstd_pieces(raw) -> Iterator[bytes]:
-    """Decode a (possibly multi-frame) zstd stream; a truncated last frame is an error."""
     import zstandard
 
     dctx = zstandard.ZstdDecompressor()
-    d = dctx.decompressobj()
-    started = False
-    while True:
-        comp = raw.read(_PIECE)
-        if not comp:
-            break
-        while comp:
-            started = True
-            try:
-                out = d.decompress(comp)
-            except zstandard.ZstdError as e:
-                raise CorruptStream(f"corrupt zstd data: {e}") from None
-            if out:
-                yield out
-            if d.eof:
-                comp = d.unused_data
-                d = dctx.decompressobj()
-                started = False
-            else:
-                comp = b""
-    if started and not d.eof:
-        raise CorruptStream("truncated zstd stream (ended inside a frame)")
+    return _decoded_pieces(raw, dctx.decompressobj, lambda d, data: (d.decompress(data), b""),
+                           "zstd")
 
 
 def _plain_pieces(raw) -> Iterator[bytes]:
