@@ -1,17 +1,32 @@
 """tracebias: gender-occupation co-occurrence analytics for pretraining corpora.
 
 Module map (one concern each):
-    engine.shards     reading Dolma-style shards into Arrow batches, rejects
-    engine.lexicon    lexicons (gender classes, occupation targets) as data
-    engine.unicode    character tables shared by the fast and reference tokenizers
-    engine.matcher    compiling a lexicon into the integer tables the kernels use
-    engine.kernels    numba kernels: tokenize + match + count windows on UTF-8 bytes
-    engine.reference  the slow, obviously-correct reference path (tokenizers + Python)
-    engine.windows    window specifications (sentence, paragraph, document, words:k)
-    engine.counting   per-shard counting and the reduction of partial counts
-    engine.output     Parquet schemas, atomic writes, manifest
-    engine.synth      the seeded default-corpus generator
-    engine.cli        the `tracebias` command
+
+  counting (the core)
+    engine.shards        inputs -> shards; streaming decompression; Arrow batches; rejects
+    engine.lexicon       lexicons (gender classes, occupation targets) as data
+    engine.unicode       character classes + lowercasing, read off `tokenizers`
+    engine.matcher       a lexicon -> the vocabulary hash table and trie the kernels use
+    engine.kernels       numba kernels: UTF-8 bytes -> words -> mentions -> every window
+    engine.windows       window kinds: sentence, paragraph, document, words:k
+    engine.counting      per-shard accumulators -> Arrow tables; reduction of partials
+    engine.output        output layout, Parquet schemas, atomic writes
+    engine.reference     the slow, obviously-correct reference path on `tokenizers`
+
+  executors
+    engine.runner        the idempotent per-shard step + the local thread-pool executor
+    engine.spark_runner  the same step distributed with Spark; engine.spark_job its entry point
+    engine.cluster       a Spark standalone cluster on 127.0.0.1 (make cluster-up)
+
+  analytics
+    engine.warehouse     the DuckDB warehouse (views over Parquet, world stats, model outputs)
+    engine/sql/metrics.sql   every metric as SQL macros and views (formulas: docs/metrics.md)
+    engine.classify      generations -> female/male/both/none with the corpus kernels
+    engine.prompts       the prompt set; engine.generate runs it through a local HF model
+    engine.plots         the five figures; engine.report the PNG + HTML report
+
+  engine.synth         the seeded default corpus (and synthetic model outputs)
+  engine.cli           the `tracebias` command
 """
 
 __version__ = "0.1.0"
