@@ -22,7 +22,7 @@ def cmd_count(args: argparse.Namespace) -> int:
     try:
         lexicon = load_lexicon(args.lexicon)
         config = CountConfig(lexicon, tuple(args.window) if args.window else DEFAULT_WINDOWS,
-                             batch_bytes=int(args.batch_mb * (1 << 20)))
+                             batch_bytes=int(args.batch_mb * (1 << 20)), bootstrap=args.bootstrap)
         summary = run_local(args.inputs, args.out, config, workers=args.workers, force=args.force,
                             progress=not args.quiet)
     except (InputError, LexiconError, ValueError) as e:
@@ -152,6 +152,8 @@ def cmd_spark_count(args: argparse.Namespace) -> int:
         job_args += ["--window", w]
     if args.force:
         job_args.append("--force")
+    if args.bootstrap:
+        job_args += ["--bootstrap", str(args.bootstrap)]
     conf = default_conf()
     for kv in args.conf or []:
         k, _, v = kv.partition("=")
@@ -301,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
     c.add_argument("--force", action="store_true", help="recount shards that are already done")
     c.add_argument("--batch-mb", type=float, default=16, help="decompressed MB per batch (default 16)")
+    c.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                   help="document-level Poisson bootstrap replicates, e.g. 100 (default 0 = off)")
     c.add_argument("--top", type=int, default=12, help="rows in the printed association table")
     c.add_argument("--quiet", action="store_true", help="no progress bar")
     c.set_defaults(func=cmd_count)
@@ -321,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--lexicon", default="default")
     sc.add_argument("--window", action="append", metavar="W")
     sc.add_argument("--force", action="store_true")
+    sc.add_argument("--bootstrap", type=int, default=0, metavar="B")
     sc.add_argument("--conf", action="append", metavar="KEY=VALUE", help="extra Spark conf")
     sc.add_argument("--pyfiles", default="dist/tracebias-engine.zip",
                     help="where to build the engine zip shipped to executors")

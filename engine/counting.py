@@ -20,7 +20,8 @@ from engine import __version__
 from engine.kernels import COOC_STATS, DOC_STATS, TERM_STATS, count_batch
 from engine.lexicon import Lexicon
 from engine.matcher import DEFAULT_ABBREVIATIONS, CompiledLexicon, compile_lexicon
-from engine.output import COOC_SCHEMA, REJECT_SCHEMA, SHARD_SCHEMA, TERM_SCHEMA
+from engine.bootstrap import POISSON_CDF
+from engine.output import BOOT_SCHEMA, COOC_SCHEMA, REJECT_SCHEMA, SHARD_SCHEMA, TERM_SCHEMA
 from engine.shards import DEFAULT_BATCH_BYTES, DocBatch, Reject, ShardRef, read_shard
 from engine.unicode import char_tables
 from engine.windows import DEFAULT_WINDOWS, Window, normalize_windows
@@ -35,9 +36,12 @@ class CountConfig:
     windows: tuple[Window, ...] = DEFAULT_WINDOWS
     abbreviations: tuple[str, ...] = DEFAULT_ABBREVIATIONS
     batch_bytes: int = DEFAULT_BATCH_BYTES
+    bootstrap: int = 0  # replicates B of the document-level Poisson bootstrap (0 = off)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "windows", normalize_windows(self.windows))
+        if self.bootstrap < 0:
+            raise ValueError("bootstrap replicates must be >= 0")
 
     @cached_property
     def compiled(self) -> CompiledLexicon:
@@ -54,6 +58,7 @@ class CountConfig:
             "lexicon": self.lexicon.sha256(),
             "windows": [w.label for w in self.windows],
             "abbreviations": sorted(self.abbreviations),
+            "bootstrap": self.bootstrap,
         }, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -88,6 +93,7 @@ class ShardCounter:
         self.cooc = np.zeros((0, nw, c.n_targets, len(COOC_STATS)), dtype=np.int64)
         self.terms = np.zeros((0, nw, c.n_targets, c.n_gender_terms, len(TERM_STATS)), np.int64)
         self.doc_stats = np.zeros((0, len(DOC_STATS)), dtype=np.int64)
+        self.rep = np.zeros((0, nw, c.n_targets, self.config.bootstrap, 3), dtype=np.int64)
         labels = [w.kind for w in self.config.windows]
         self._w_sent = labels.index("sentence") if "sentence" in labels else -1
         self._w_para = labels.index("paragraph") if "paragraph" in labels else -1
@@ -105,11 +111,18 @@ class ShardCounter:
             self.cooc = np.concatenate([self.cooc, np.zeros((grow,) + self.cooc.shape[1:], np.int64)])
             self.terms = np.concatenate([self.terms, np.zeros((grow,) + self.terms.shape[1:], np.int64)])
             self.doc_stats = np.concatenate([self.doc_stats, np.zeros((grow, 3), np.int64)])
+            self.rep = np.concatenate([self.rep, np.zeros((grow,) + self.rep.shape[1:], np.int64)])
         return np.array([self.sources[n] for n in names], dtype=np.int32)
 
-    def add_texts(self, text: pa.Array, source: pa.Array) -> None:
+    def add_texts(self, text: pa.Array, source: pa.Array, ids: pa.Array | None = None) -> None:
         if len(text) == 0:
             return
+        if self.config.bootstrap:
+            if ids is None:
+                raise ValueError("bootstrap replicates need document ids")
+            id_data, id_offsets = arrow_string_buffers(ids.fill_null("") if ids.null_count else ids)
+        else:
+            id_data, id_offsets = _NO_BYTES, _NO_OFFSETS
         enc = pc.dictionary_encode(source)
         ids = self._source_ids([str(s) for s in enc.dictionary.to_pylist()])
         doc_src = ids[enc.indices.to_numpy(zero_copy_only=False)].astype(np.int32)
@@ -123,13 +136,14 @@ class ShardCounter:
             c.trie_next, c.trie_term, c.term_kind, c.term_target, c.term_gterm,
             self._w_sent, self._w_para, self._w_doc, self._ks, self._k_win,
             self.cooc, self.terms, self.doc_stats,
+            id_data, id_offsets, POISSON_CDF, self.rep,
         )
 
     def add(self, item: DocBatch | Reject) -> None:
         if isinstance(item, Reject):
             self.rejects.append(item)
         else:
-            self.add_texts(item.text, item.source)
+            self.add_texts(item.text, item.source, item.id)
 
     # ---- results as Arrow tables -------------------------------------------------------
     def _window_cols(self, widx: np.ndarray) -> dict:
@@ -193,19 +207,41 @@ class ShardCounter:
                 "sample": [r.sample for r in self.rejects]}
         return sort_table(pa.table(rows, schema=REJECT_SCHEMA), REJECT_KEYS)
 
+    def bootstrap_table(self) -> pa.Table:
+        src_names = np.array(sorted(self.sources, key=self.sources.get), dtype=object)
+        targets = np.array(self.config.compiled.target_names, dtype=object)
+        s, w, t = np.nonzero(self.cooc[..., 0])  # every unit row, all replicates (zeros kept)
+        nb = self.config.bootstrap
+        s, w, t = np.repeat(s, nb), np.repeat(w, nb), np.repeat(t, nb)
+        b = np.tile(np.arange(nb), len(s) // nb if nb else 0)
+        vals = self.rep[s, w, t, b]
+        cols = {"source": pa.array(src_names[s].tolist() if len(s) else [], pa.string()),
+                **self._window_cols(w),
+                "occupation": pa.array(targets[t].tolist() if len(t) else [], pa.string()),
+                "replicate": pa.array(b, pa.int32())}
+        for i, name in enumerate(("units", "female_only", "male_only")):
+            cols[name] = pa.array(vals[:, i], pa.int64())
+        return sort_table(pa.table(cols, schema=BOOT_SCHEMA), BOOT_KEYS)
+
     def tables(self, shard: str) -> dict[str, pa.Table]:
-        return {"cooccurrence": self.cooc_table(), "term_cooccurrence": self.term_table(),
-                "shards": self.shard_table(shard), "rejects": self.reject_table()}
+        out = {"cooccurrence": self.cooc_table(), "term_cooccurrence": self.term_table(),
+               "shards": self.shard_table(shard), "rejects": self.reject_table()}
+        if self.config.bootstrap:
+            out["bootstrap"] = self.bootstrap_table()
+        return out
 
 
 COOC_KEYS = ("source", "window_kind", "window_k", "occupation")
 TERM_KEYS = ("source", "window_kind", "window_k", "occupation", "gender", "term")
 SHARD_KEYS = ("shard", "source")
 REJECT_KEYS = ("shard", "line", "reason")
+BOOT_KEYS = ("source", "window_kind", "window_k", "occupation", "replicate")
 TABLE_KEYS = {"cooccurrence": COOC_KEYS, "term_cooccurrence": TERM_KEYS, "shards": SHARD_KEYS,
-              "rejects": REJECT_KEYS}
+              "rejects": REJECT_KEYS, "bootstrap": BOOT_KEYS}
 _SCHEMAS = {"cooccurrence": COOC_SCHEMA, "term_cooccurrence": TERM_SCHEMA,
-            "shards": SHARD_SCHEMA, "rejects": REJECT_SCHEMA}
+            "shards": SHARD_SCHEMA, "rejects": REJECT_SCHEMA, "bootstrap": BOOT_SCHEMA}
+_NO_BYTES = np.zeros(0, dtype=np.uint8)
+_NO_OFFSETS = np.zeros(1, dtype=np.int64)
 
 
 def sort_table(table: pa.Table, keys) -> pa.Table:
@@ -233,7 +269,7 @@ def reduce_tables(name: str, parts: list[pa.Table]) -> pa.Table:
         return sort_table(table, keys)
     # window label is determined by (kind, k); group on all descriptive columns
     group = [c for c in schema.names if pa.types.is_string(schema.field(c).type)
-             or c == "window_k"]
+             or c in ("window_k", "replicate")]
     values = [c for c in schema.names if c not in group]
     agg = table.group_by(group, use_threads=False).aggregate([(v, "sum") for v in values])
     agg = agg.rename_columns([c[:-4] if c.endswith("_sum") else c for c in agg.column_names])

@@ -206,8 +206,21 @@ def _match(known, n_known, trie_next, trie_term, term_kind, term_target, term_gt
 
 
 @njit(cache=True, nogil=True)
-def _add_unit(cooc, terms, s, w, t, gm, g_idx, n_g_idx, m, f, seen_g, stamp):
-    """Record one unit (target t, context holding gender mentions gm[g_idx[:n_g_idx]])."""
+def _add_unit(cooc, terms, s, w, t, gm, g_idx, n_g_idx, m, f, seen_g, stamp, rep, wts):
+    """Record one unit (target t, context holding gender mentions gm[g_idx[:n_g_idx]]).
+
+    With bootstrap replicates (rep.shape[3] = B > 0) the unit also counts wts[b] times in
+    replicate b: rep[s, w, t, b] = [units, female_only, male_only].
+    """
+    nb = rep.shape[3]
+    if nb > 0:
+        col = 1 if (f > 0 and m == 0) else (2 if (m > 0 and f == 0) else 0)
+        for b in range(nb):
+            wb = wts[b]
+            if wb:
+                rep[s, w, t, b, 0] += wb
+                if col:
+                    rep[s, w, t, b, col] += wb
     cooc[s, w, t, 0] += 1
     if m > 0 and f == 0:
         cooc[s, w, t, 1] += 1
@@ -228,7 +241,8 @@ def _add_unit(cooc, terms, s, w, t, gm, g_idx, n_g_idx, m, f, seen_g, stamp):
 
 
 @njit(cache=True, nogil=True)
-def _count_contexts(om, n_om, o_col, gm, n_gm, g_col, s, w, cooc, terms, seen_t, seen_g, g_idx, stamp):
+def _count_contexts(om, n_om, o_col, gm, n_gm, g_col, s, w, cooc, terms, seen_t, seen_g, g_idx, stamp,
+                    rep, wts):
     """Units of a context window: one per (context, target). o_col/g_col: key column, -1 = document."""
     i = 0
     g = 0
@@ -263,12 +277,13 @@ def _count_contexts(om, n_om, o_col, gm, n_gm, g_col, s, w, cooc, terms, seen_t,
             if seen_t[t] == ctx:
                 continue
             seen_t[t] = ctx
-            _add_unit(cooc, terms, s, w, t, gm, g_idx, n_g, m, f, seen_g, stamp)
+            _add_unit(cooc, terms, s, w, t, gm, g_idx, n_g, m, f, seen_g, stamp, rep, wts)
         i = j
 
 
 @njit(cache=True, nogil=True)
-def _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g_idx, stamp):
+def _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g_idx, stamp, rep,
+                        wts):
     """Units of ±k word windows: one per target mention, for every k in ks."""
     if ks.shape[0] == 0:
         return
@@ -295,7 +310,38 @@ def _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g
                     g_idx[n_g] = hi
                     n_g += 1
                 hi += 1
-            _add_unit(cooc, terms, s, k_win[ki], t, gm, g_idx, n_g, m, f, seen_g, stamp)
+            _add_unit(cooc, terms, s, k_win[ki], t, gm, g_idx, n_g, m, f, seen_g, stamp, rep, wts)
+
+
+_SM1 = np.uint64(0x9E3779B97F4A7C15)
+_SM2 = np.uint64(0xBF58476D1CE4E5B9)
+_SM3 = np.uint64(0x94D049BB133111EB)
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
+@njit(cache=True, nogil=True)
+def _splitmix64(x):
+    z = x + _SM1
+    z = (z ^ (z >> np.uint64(30))) * _SM2
+    z = (z ^ (z >> np.uint64(27))) * _SM3
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def poisson_weights(id_data, start, end, poisson_cdf, out):
+    """Bootstrap weights of one document: out[b] ~ Poisson(1), drawn from a hash of the
+    document id bytes id_data[start:end] and the replicate b (engine.bootstrap documents it)."""
+    h = _FNV_OFFSET
+    for i in range(start, end):
+        h = (h ^ np.uint64(id_data[i])) * _FNV_PRIME
+    for b in range(out.shape[0]):
+        x = _splitmix64(h ^ (np.uint64(b + 1) * _SM1))
+        u = np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        k = 0
+        while k < poisson_cdf.shape[0] and u >= poisson_cdf[k]:
+            k += 1
+        out[b] = k
 
 
 @njit(cache=True, nogil=True)
@@ -482,11 +528,14 @@ def count_batch(
     trie_next, trie_term, term_kind, term_target, term_gterm,
     w_sent, w_para, w_doc, ks, k_win,
     cooc, terms, doc_stats,
+    id_data, id_offsets, poisson_cdf, rep,
 ):
     """Count every window for the documents data[offsets[i]:offsets[i+1]] (valid UTF-8).
 
     doc_src[i] is the source index of document i; w_sent/w_para/w_doc are window indices
     (-1 when not requested); ks/k_win are the word-window radii and their window indices.
+    With bootstrap (rep.shape[3] = B > 0), id_data/id_offsets are the document ids (Arrow
+    string buffers) that seed each document's replicate weights.
     """
     n_docs = offsets.shape[0] - 1
     known = np.empty((4096, 5), dtype=np.int64)
@@ -499,6 +548,7 @@ def count_batch(
     seen_g = np.zeros(max(terms.shape[3], 1), dtype=np.int64)
     stamp = np.zeros(1, dtype=np.int64)
     ascii_class = _ascii_class(cls, lower)
+    wts = np.zeros(rep.shape[3], dtype=np.int64)
     for d in range(n_docs):
         start = offsets[d]
         end = offsets[d + 1]
@@ -521,10 +571,16 @@ def count_batch(
             continue
         if g_idx.shape[0] < n_gm:
             g_idx = np.empty(n_gm * 2, dtype=np.int64)
+        if wts.shape[0] > 0:
+            poisson_weights(id_data, id_offsets[d], id_offsets[d + 1], poisson_cdf, wts)
         if w_sent >= 0:
-            _count_contexts(om, n_om, 3, gm, n_gm, 4, s, w_sent, cooc, terms, seen_t, seen_g, g_idx, stamp)
+            _count_contexts(om, n_om, 3, gm, n_gm, 4, s, w_sent, cooc, terms, seen_t, seen_g, g_idx,
+                            stamp, rep, wts)
         if w_para >= 0:
-            _count_contexts(om, n_om, 4, gm, n_gm, 5, s, w_para, cooc, terms, seen_t, seen_g, g_idx, stamp)
+            _count_contexts(om, n_om, 4, gm, n_gm, 5, s, w_para, cooc, terms, seen_t, seen_g, g_idx,
+                            stamp, rep, wts)
         if w_doc >= 0:
-            _count_contexts(om, n_om, -1, gm, n_gm, -1, s, w_doc, cooc, terms, seen_t, seen_g, g_idx, stamp)
-        _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g_idx, stamp)
+            _count_contexts(om, n_om, -1, gm, n_gm, -1, s, w_doc, cooc, terms, seen_t, seen_g,
+                            g_idx, stamp, rep, wts)
+        _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g_idx, stamp,
+                            rep, wts)

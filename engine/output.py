@@ -7,6 +7,8 @@ An output directory (any fsspec URL) holds::
     term_cooccurrence.parquet      per (source, window, occupation, gender term)
     shards.parquet                 per (shard, source): documents, bytes, words, rejects
     rejects.parquet                every rejected line: shard, line, reason, raw sample
+    bootstrap.parquet              with --bootstrap B: replicate counts per (source, window,
+                                   occupation, replicate)
     partials/<shard key>/          the same four tables for one shard, plus _SUCCESS.json
 
 Every file is written to a temporary name and renamed into place, and a shard's _SUCCESS.json
@@ -53,7 +55,14 @@ REJECT_SCHEMA = pa.schema([
     pa.field("source", pa.string(), nullable=False),
     pa.field("sample", pa.binary(), nullable=False),
 ])
+BOOT_SCHEMA = pa.schema(
+    [pa.field("source", pa.string(), nullable=False), *_WINDOW_FIELDS,
+     pa.field("occupation", pa.string(), nullable=False),
+     pa.field("replicate", pa.int32(), nullable=False)]
+    + [pa.field(n, pa.int64(), nullable=False) for n in ("units", "female_only", "male_only")]
+)
 TABLES = ("cooccurrence", "term_cooccurrence", "shards", "rejects")
+BOOTSTRAP_TABLE = "bootstrap"
 MARKER = "_SUCCESS.json"
 
 

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 import pyarrow as pa
 
 from engine.counting import CountConfig, count_shard, engine_versions, reduce_tables
-from engine.output import MARKER, TABLES, OutputDir
+from engine.output import BOOTSTRAP_TABLE, MARKER, TABLES, OutputDir
 from engine.shards import ShardRef, expand_inputs
 
 
@@ -92,7 +92,8 @@ def finalize(out_url: str, shards: list[ShardRef], config: CountConfig, inputs: 
     if missing:
         raise RuntimeError(f"{len(missing)} shard(s) have no completed partial, e.g. {missing[0]}")
     final: dict[str, pa.Table] = {}
-    for name in TABLES:
+    names = TABLES + ((BOOTSTRAP_TABLE,) if config.bootstrap else ())
+    for name in names:
         parts = [out.read_table("partials", s.key, f"{name}.parquet") for s in shards]
         final[name] = reduce_tables(name, parts)
         out.write_table(final[name], f"{name}.parquet")
@@ -121,6 +122,9 @@ def finalize(out_url: str, shards: list[ShardRef], config: CountConfig, inputs: 
         "lexicon": {"name": lex.name, "version": lex.version, "sha256": lex.sha256(),
                     "targets": len(lex.targets), "gender_terms": len(lex.gender_terms)},
         "windows": [w.label for w in config.windows],
+        "bootstrap": {"replicates": config.bootstrap, "method": "document-level Poisson(1), "
+                      "weights from FNV-1a(id) + splitmix64 (engine/bootstrap.py)"}
+        if config.bootstrap else None,
         "abbreviations": sorted(config.compiled.abbreviations),
         "fingerprint": config.fingerprint(),
         "tokenizer": {"mode": "words", "semantics": "tokenizers Lowercase + Whitespace"},
@@ -187,7 +191,8 @@ def warm_up(config: CountConfig) -> None:
     """Compile (or load from cache) the kernel once before threads start."""
     from engine.counting import ShardCounter
 
-    ShardCounter(config).add_texts(pa.array(["warm up"], pa.string()), pa.array([""], pa.string()))
+    ShardCounter(config).add_texts(pa.array(["warm up"], pa.string()), pa.array([""], pa.string()),
+                                   pa.array(["warm-up"], pa.string()))
 
 
 def format_summary(summary: RunSummary) -> str:

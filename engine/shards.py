@@ -32,7 +32,7 @@ _PIECE = 1 << 16  # compressed bytes fed to a decoder at a time
 _MAX_OUT = 1 << 18  # decoded bytes per decoder call
 SAMPLE_BYTES = 512
 
-_FAST_SCHEMA = pa.schema([("text", pa.string()), ("source", pa.string())])
+_FAST_SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string())])
 _PARSE = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="ignore")
 
 
@@ -71,6 +71,7 @@ class DocBatch:
     text: pa.Array  # string, no nulls, valid UTF-8
     source: pa.Array  # string, no nulls ("" when the document has none)
     first_line: int  # line number of the chunk's first line
+    id: pa.Array | None = None  # string, no nulls ("" when the document has none)
 
 
 def compression_of(path: str) -> str:
@@ -264,8 +265,9 @@ def parse_chunk(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch 
         if text.null_count == 0:
             text.validate(full=True)  # UTF-8 check; raises on invalid bytes
             source = table.column("source").combine_chunks().fill_null("")
+            ids = table.column("id").combine_chunks().fill_null("")
             if len(text):
-                yield DocBatch(text, source, first_line)
+                yield DocBatch(text, source, first_line, ids)
             return
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
         pass
@@ -275,6 +277,7 @@ def parse_chunk(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch 
 def _parse_lines(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch | Reject]:
     texts: list[str] = []
     sources: list[str] = []
+    ids: list[str] = []
     rejects: list[Reject] = []
     lines = chunk.split(b"\n")
     if lines and lines[-1] == b"":
@@ -312,10 +315,13 @@ def _parse_lines(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch
                     else:
                         texts.append(obj["text"])
                         sources.append(obj.get("source") or "")
+                        doc_id = "" if obj.get("id") is None else str(obj["id"])
+                        ids.append(doc_id.encode("utf-8", "replace").decode("utf-8"))
         if reason:
             rejects.append(Reject(shard, first_line + i, reason, line[:SAMPLE_BYTES], src))
     # documents are yielded before the rejects of the same chunk; order within a chunk does
     # not affect counts, and rejects keep their exact line numbers
     if texts:
-        yield DocBatch(pa.array(texts, pa.string()), pa.array(sources, pa.string()), first_line)
+        yield DocBatch(pa.array(texts, pa.string()), pa.array(sources, pa.string()), first_line,
+                       pa.array(ids, pa.string()))
     yield from rejects

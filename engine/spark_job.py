@@ -21,6 +21,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--window", action="append", metavar="W")
     p.add_argument("--force", action="store_true", help="recount shards that are already done")
     p.add_argument("--batch-mb", type=float, default=16)
+    p.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                   help="document-level Poisson bootstrap replicates (e.g. 100; 0 = off)")
     return p.parse_args(argv)
 
 
@@ -38,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = CountConfig(load_lexicon(args.lexicon),
                              tuple(args.window) if args.window else DEFAULT_WINDOWS,
-                             batch_bytes=int(args.batch_mb * (1 << 20)))
+                             batch_bytes=int(args.batch_mb * (1 << 20)), bootstrap=args.bootstrap)
     except (LexiconError, ValueError) as e:
         print(f"count_cooccurrence: error: {e}", file=sys.stderr)
         return 2

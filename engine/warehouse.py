@@ -24,6 +24,10 @@ from engine.matcher import compile_lexicon
 
 DEFAULT_SETTINGS = {"min_support": "20", "min_model_support": "10", "z": "1.96",
                     "data_window": "sentence"}
+EMPTY_BOOTSTRAP = ("SELECT NULL::VARCHAR AS run, NULL::VARCHAR AS source, NULL::VARCHAR AS \"window\", "
+                   "NULL::VARCHAR AS window_kind, NULL::INTEGER AS window_k, NULL::VARCHAR AS occupation, "
+                   "NULL::INTEGER AS replicate, NULL::BIGINT AS units, NULL::BIGINT AS female_only, "
+                   "NULL::BIGINT AS male_only WHERE false")
 TABLE_NAMES = ("cooccurrence", "term_cooccurrence", "shards", "rejects")
 
 GENERATIONS_DDL = """
@@ -145,6 +149,11 @@ class Warehouse:
             parts = [f"SELECT {self._literal(r.name)} AS run, * FROM read_parquet("
                      f"{_quote_path(r.path / f'{t}.parquet')})" for r in runs]
             con.execute(f"CREATE OR REPLACE VIEW {t} AS " + " UNION ALL BY NAME ".join(parts))
+        boot = [f"SELECT {self._literal(r.name)} AS run, * FROM read_parquet("
+                f"{_quote_path(r.path / 'bootstrap.parquet')})"
+                for r in runs if (r.path / "bootstrap.parquet").is_file()]
+        con.execute("CREATE OR REPLACE VIEW bootstrap AS "
+                    + (" UNION ALL BY NAME ".join(boot) if boot else EMPTY_BOOTSTRAP))
         world = _world_stats_table()
         con.register("world_src", world)
         con.execute("CREATE OR REPLACE TABLE world_stats AS SELECT * FROM world_src")

@@ -192,3 +192,51 @@ SELECT occupation, model || ' / ' || stage || ' / ' || metric, 3,
        CASE WHEN metric IN ('pct_female', 'percent_female') THEN value
             WHEN metric IN ('p_female', 'share_female') THEN 100 * value END, NULL, FALSE
 FROM model_scores WHERE metric IN ('pct_female', 'percent_female', 'p_female', 'share_female');
+
+-- ---- bootstrap intervals (counts made with --bootstrap B) ---------------------------------
+-- 95% percentile intervals of the female share over the document-level Poisson replicates
+CREATE OR REPLACE VIEW data_share_ci AS
+WITH per AS (
+    SELECT run, source, "window", occupation, replicate, sum(female_only) AS f, sum(male_only) AS m
+    FROM bootstrap GROUP BY ALL
+    UNION ALL
+    SELECT run, '*', "window", occupation, replicate, sum(female_only), sum(male_only)
+    FROM bootstrap GROUP BY ALL
+)
+SELECT run, source, "window", occupation, count(*) AS replicates,
+       avg(female_share(f, m)) AS p_boot_mean,
+       quantile_cont(female_share(f, m), 0.025) AS p_low,
+       quantile_cont(female_share(f, m), 0.975) AS p_high
+FROM per GROUP BY ALL;
+
+-- amplification with the data side resampled (the model side is taken as measured)
+CREATE OR REPLACE VIEW amplification_ci AS
+SELECT a.model, a.stage, a.template, a.decoding, a.occupation, a.amplification,
+       a.p_model - c.p_high AS amplification_low, a.p_model - c.p_low AS amplification_high,
+       c.p_low AS p_data_low, c.p_high AS p_data_high, c.replicates, a.low_support
+FROM amplification a
+JOIN data_share_ci c ON c.occupation = a.occupation AND c.run = setting('data_run')
+     AND c."window" = setting('data_window') AND c.source = '*';
+
+-- the summary metrics recomputed in every replicate: percentile intervals
+CREATE OR REPLACE VIEW amplification_summary_ci AS
+WITH rep AS (
+    SELECT occupation, replicate, female_share(sum(female_only), sum(male_only)) AS p_b
+    FROM bootstrap WHERE run = setting('data_run') AND "window" = setting('data_window')
+    GROUP BY ALL
+), a AS (SELECT * FROM amplification WHERE NOT low_support AND p_model IS NOT NULL),
+per_rep AS (
+    SELECT a.model, a.stage, a.template, a.decoding, r.replicate,
+           avg(a.p_model - r.p_b) AS mean_amplification,
+           corr(r.p_b, a.p_model) AS pearson,
+           sum((r.p_b - 0.5) * (a.p_model - 0.5)) / nullif(sum((r.p_b - 0.5) ^ 2), 0) AS slope
+    FROM a JOIN rep r USING (occupation) WHERE r.p_b IS NOT NULL GROUP BY ALL
+)
+SELECT model, stage, template, decoding, count(*) AS replicates,
+       quantile_cont(mean_amplification, 0.025) AS mean_amplification_low,
+       quantile_cont(mean_amplification, 0.975) AS mean_amplification_high,
+       quantile_cont(pearson, 0.025) AS pearson_low,
+       quantile_cont(pearson, 0.975) AS pearson_high,
+       quantile_cont(slope, 0.025) AS slope_low,
+       quantile_cont(slope, 0.975) AS slope_high
+FROM per_rep GROUP BY ALL;
