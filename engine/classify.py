@@ -11,7 +11,7 @@ import pyarrow as pa
 from numba import njit
 
 from engine.counting import arrow_string_buffers
-from engine.kernels import _ascii_class, _match, _scan_doc
+from engine.kernels import KNOWN_COLS, TARGET_COLS, _ascii_class, _match, _scan_doc
 from engine.matcher import CompiledLexicon
 from engine.unicode import char_tables
 
@@ -21,9 +21,9 @@ CLASSES = ("none", "female", "male", "both")
 @njit(cache=True, nogil=True)
 def _gender_counts(data, offsets, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
                    is_abbrev, trie_next, trie_term, term_kind, term_target, term_gterm, out):
-    known = np.empty((1024, 5), dtype=np.int64)
+    known = np.empty((1024, KNOWN_COLS), dtype=np.int64)
     gm = np.empty((64, 6), dtype=np.int64)
-    om = np.empty((64, 5), dtype=np.int64)
+    om = np.empty((64, TARGET_COLS), dtype=np.int64)
     enc = np.empty(4, dtype=np.uint8)
     subs = np.empty(3, dtype=np.int64)
     ascii_class = _ascii_class(cls, lower)
@@ -34,7 +34,7 @@ def _gender_counts(data, offsets, cls, lower, expansions, ht_hash, ht_id, vocab_
                                    subs, ascii_class)
             if n_known <= known.shape[0]:
                 break
-            known = np.empty((2 * n_known, 5), dtype=np.int64)
+            known = np.empty((2 * n_known, KNOWN_COLS), dtype=np.int64)
         gm, n_gm, om, n_om = _match(known, n_known, trie_next, trie_term, term_kind, term_target,
                                     term_gterm, gm, om)
         for q in range(n_gm):

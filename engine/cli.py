@@ -21,8 +21,11 @@ def cmd_count(args: argparse.Namespace) -> int:
 
     try:
         lexicon = load_lexicon(args.lexicon)
+        from engine.tagging import AttributeFilter
+
         config = CountConfig(lexicon, tuple(args.window) if args.window else DEFAULT_WINDOWS,
-                             batch_bytes=int(args.batch_mb * (1 << 20)), bootstrap=args.bootstrap)
+                             batch_bytes=int(args.batch_mb * (1 << 20)), bootstrap=args.bootstrap,
+                             filters=tuple(AttributeFilter.parse(f) for f in args.filter or []))
         summary = run_local(args.inputs, args.out, config, workers=args.workers, force=args.force,
                             progress=not args.quiet)
     except (InputError, LexiconError, ValueError) as e:
@@ -282,6 +285,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tag(args: argparse.Namespace) -> int:
+    from engine.lexicon import LexiconError, load_lexicon
+    from engine.matcher import compile_lexicon
+    from engine.shards import InputError, expand_inputs
+    from engine.tagging import tag_shard
+    from engine.windows import parse_window
+
+    try:
+        shards = expand_inputs(args.inputs)
+        compiled = compile_lexicon(load_lexicon(args.lexicon))
+        window = parse_window(args.window)
+    except (InputError, LexiconError, ValueError) as e:
+        _die(str(e))
+    name = args.name or Path(args.out.rstrip("/")).name
+    total = rejected = 0
+    for s in shards:
+        d, r = tag_shard(s, args.out, compiled, window, name)
+        total += d
+        rejected += r
+        if not args.quiet:
+            print(f"  {s.rel}: {d:,} documents" + (f", {r} rejected rows" if r else ""),
+                  file=sys.stderr)
+    print(f"tagged {total:,} documents in {len(shards)} shards -> {args.out} "
+          f"(attributes {name}__*; {rejected} rejected rows kept as placeholders)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from engine import __version__
 
@@ -303,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
     c.add_argument("--force", action="store_true", help="recount shards that are already done")
     c.add_argument("--batch-mb", type=float, default=16, help="decompressed MB per batch (default 16)")
+    c.add_argument("--filter", action="append", metavar="ATTR_DIR:KEY<VALUE",
+                   help="count only documents whose Dolma attribute passes, e.g. "
+                   "attributes/toxicity:toxicity<0.5 (repeatable; ops < <= > >= == !=)")
     c.add_argument("--bootstrap", type=int, default=0, metavar="B",
                    help="document-level Poisson bootstrap replicates, e.g. 100 (default 0 = off)")
     c.add_argument("--top", type=int, default=12, help="rows in the printed association table")
@@ -396,6 +429,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--chat", action="store_true", help="apply the tokenizer's chat template")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=cmd_generate)
+
+    tg = sub.add_parser("tag", help="write Dolma attribute files (occupation spans by gender context)",
+                        description="Same relative paths, same rows, same order as the input "
+                        "documents; see engine/tagging.py for the attributes.")
+    tg.add_argument("inputs", nargs="+", metavar="INPUT")
+    tg.add_argument("--out", required=True, help="attributes/<name>/ directory")
+    tg.add_argument("--name", default=None, help="attribute prefix (default: the --out folder name)")
+    tg.add_argument("--lexicon", default="default")
+    tg.add_argument("--window", default="sentence", help="context that classifies each mention")
+    tg.add_argument("--quiet", action="store_true")
+    tg.set_defaults(func=cmd_tag)
 
     rp = sub.add_parser("report", help="figures (PNG) + a self-contained HTML page")
     rp.add_argument("--db", required=True)

@@ -37,6 +37,7 @@ class CountConfig:
     abbreviations: tuple[str, ...] = DEFAULT_ABBREVIATIONS
     batch_bytes: int = DEFAULT_BATCH_BYTES
     bootstrap: int = 0  # replicates B of the document-level Poisson bootstrap (0 = off)
+    filters: tuple = ()  # engine.tagging.AttributeFilter: count only documents that pass all
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "windows", normalize_windows(self.windows))
@@ -59,6 +60,7 @@ class CountConfig:
             "windows": [w.label for w in self.windows],
             "abbreviations": sorted(self.abbreviations),
             "bootstrap": self.bootstrap,
+            "filters": [f.label() for f in self.filters],
         }, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -86,6 +88,7 @@ class ShardCounter:
     config: CountConfig
     sources: dict[str, int] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
+    filtered_out: int = 0  # documents excluded by attribute filters
 
     def __post_init__(self) -> None:
         c = self.config.compiled
@@ -252,7 +255,18 @@ def sort_table(table: pa.Table, keys) -> pa.Table:
 
 def count_shard(shard: ShardRef, config: CountConfig, on_bytes=None) -> ShardCounter:
     counter = ShardCounter(config)
+    keep = None
+    for f in config.filters:  # attribute files are row-aligned with the shard (Dolma layout)
+        m = f.mask(shard)
+        keep = m if keep is None else keep & m
     for item in read_shard(shard, config.batch_bytes, on_bytes=on_bytes):
+        if keep is not None and isinstance(item, DocBatch):
+            if item.rows.size and item.rows.max() >= len(keep):
+                raise ValueError(f"attribute files for {shard.rel} have fewer rows than the shard")
+            mask = keep[item.rows]
+            counter.filtered_out += int((~mask).sum())
+            item = DocBatch(item.text.filter(mask), item.source.filter(mask), item.first_line,
+                            item.id.filter(mask), item.rows[mask])
         counter.add(item)
     return counter
 

@@ -29,9 +29,11 @@ _MIX = np.uint64(0xBF58476D1CE4E5B9)
 _S29 = np.uint64(29)
 
 # column layout of the per-document scratch tables
-# known words:       [token index, vocab id, word position, sentence, paragraph]
+# known words:       [token index, vocab id, word position, sentence, paragraph, byte start, byte end]
 # gender mentions:   [gender-term id, kind, first word, last word, sentence, paragraph]
-# target mentions:   [target id, first word, last word, sentence, paragraph]
+# target mentions:   [target id, first word, last word, sentence, paragraph, byte start, byte end]
+KNOWN_COLS = 7
+TARGET_COLS = 7
 
 
 @njit(cache=True, nogil=True)
@@ -191,6 +193,8 @@ def _match(known, n_known, trie_next, trie_term, term_kind, term_target, term_gt
             om[n_om, 2] = known[best_end, 2]
             om[n_om, 3] = known[j, 3]
             om[n_om, 4] = known[j, 4]
+            om[n_om, 5] = known[j, 5]
+            om[n_om, 6] = known[best_end, 6]
             n_om += 1
         else:
             gm = _grow(gm, n_gm + 1)
@@ -345,7 +349,7 @@ def poisson_weights(id_data, start, end, poisson_cdf, out):
 
 
 @njit(cache=True, nogil=True)
-def _record(known, n_known, tok, vid, wpos, sent, para):
+def _record(known, n_known, tok, vid, wpos, sent, para, bstart, bend):
     """Append a vocabulary word to ``known`` (rows past its end are counted, not written)."""
     if n_known < known.shape[0]:
         known[n_known, 0] = tok
@@ -353,6 +357,8 @@ def _record(known, n_known, tok, vid, wpos, sent, para):
         known[n_known, 2] = wpos
         known[n_known, 3] = sent
         known[n_known, 4] = para
+        known[n_known, 5] = bstart
+        known[n_known, 6] = bend
     return n_known + 1
 
 
@@ -465,7 +471,7 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                                       vocab_bytes, vocab_off, enc)
                     prev_abbrev = False
                     if vid >= 0:
-                        n_known = _record(known, n_known, tok, vid, wpos, sent, para)
+                        n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, i)
                         prev_abbrev = is_abbrev[vid] != 0
                     wpos += 1
                     tok += 1
@@ -485,7 +491,7 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                               vocab_off, enc)
             prev_abbrev = False
             if vid >= 0:
-                n_known = _record(known, n_known, tok, vid, wpos, sent, para)
+                n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, ci)
                 prev_abbrev = is_abbrev[vid] != 0
             wpos += 1
             tok += 1
@@ -538,9 +544,9 @@ def count_batch(
     string buffers) that seed each document's replicate weights.
     """
     n_docs = offsets.shape[0] - 1
-    known = np.empty((4096, 5), dtype=np.int64)
+    known = np.empty((4096, KNOWN_COLS), dtype=np.int64)
     gm = np.empty((256, 6), dtype=np.int64)
-    om = np.empty((256, 5), dtype=np.int64)
+    om = np.empty((256, TARGET_COLS), dtype=np.int64)
     g_idx = np.empty(256, dtype=np.int64)
     enc = np.empty(4, dtype=np.uint8)
     subs = np.empty(3, dtype=np.int64)
@@ -559,7 +565,7 @@ def count_batch(
                                          ascii_class)
             if n_known <= known.shape[0]:
                 break
-            known = np.empty((2 * n_known, 5), dtype=np.int64)
+            known = np.empty((2 * n_known, KNOWN_COLS), dtype=np.int64)
         doc_stats[s, 0] += 1
         doc_stats[s, 1] += end - start
         doc_stats[s, 2] += n_words

@@ -79,7 +79,8 @@ def process_shard(shard: ShardRef, out_url: str, config: CountConfig, force: boo
     secs = time.perf_counter() - t0
     out.write_json({"url": shard.url, "rel": shard.rel, "size": shard.size,
                     "fingerprint": config.fingerprint(), "documents": docs,
-                    "rejects": len(counter.rejects), "finished": now(),
+                    "rejects": len(counter.rejects), "filtered_out": counter.filtered_out,
+                    "finished": now(),
                     "host": platform.node(), "pid": os.getpid()},
                    "partials", shard.key, MARKER)
     return ShardResult(shard.key, shard.url, "counted", docs, len(counter.rejects), secs)
@@ -103,6 +104,8 @@ def finalize(out_url: str, shards: list[ShardRef], config: CountConfig, inputs: 
         "bytes": int(pa.compute.sum(final["shards"]["bytes"]).as_py() or 0),
         "words": int(pa.compute.sum(final["shards"]["words"]).as_py() or 0),
         "rejects": final["rejects"].num_rows,
+        "filtered_out": sum(out.read_json("partials", s.key, MARKER).get("filtered_out", 0)
+                            for s in shards),
     }
     units = {}
     for w in config.windows:
@@ -125,6 +128,7 @@ def finalize(out_url: str, shards: list[ShardRef], config: CountConfig, inputs: 
         "bootstrap": {"replicates": config.bootstrap, "method": "document-level Poisson(1), "
                       "weights from FNV-1a(id) + splitmix64 (engine/bootstrap.py)"}
         if config.bootstrap else None,
+        "filters": [f.label() for f in config.filters],
         "abbreviations": sorted(config.compiled.abbreviations),
         "fingerprint": config.fingerprint(),
         "tokenizer": {"mode": "words", "semantics": "tokenizers Lowercase + Whitespace"},
@@ -204,6 +208,7 @@ def format_summary(summary: RunSummary) -> str:
         f"documents: {t['documents']:,}   text: {t['bytes'] / 1e6:,.1f} MB   words: {t['words']:,}",
         "units: " + ", ".join(f"{w} {n:,}" for w, n in t["units"].items()),
         f"rejects: {t['rejects']:,}" + (f"  (see {summary.out}/rejects.parquet)" if t["rejects"] else ""),
+        *([f"filtered out by attributes: {t['filtered_out']:,} documents"] if t.get("filtered_out") else []),
         f"results: {summary.out}",
     ]
     return "\n".join(lines)

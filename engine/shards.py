@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import fsspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.json as pj
 
@@ -64,6 +65,7 @@ class Reject:
     reason: str
     sample: bytes = b""
     source: str = ""  # the document's source when it could be read, else ""
+    row: int = -1  # 0-based row (non-blank line) index in the shard; -1 = not a row
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class DocBatch:
     source: pa.Array  # string, no nulls ("" when the document has none)
     first_line: int  # line number of the chunk's first line
     id: pa.Array | None = None  # string, no nulls ("" when the document has none)
+    rows: np.ndarray | None = None  # 0-based row (non-blank line) index of each document
 
 
 def compression_of(path: str) -> str:
@@ -200,6 +203,7 @@ def read_shard(shard: ShardRef, batch_bytes: int = DEFAULT_BATCH_BYTES,
     raw = _CountingReader(f, on_bytes)
     buf = bytearray()
     line_no = 1
+    pos = [0]  # rows (non-blank lines) seen so far, updated by parse_chunk
     total = 0
     try:
         try:
@@ -213,14 +217,14 @@ def read_shard(shard: ShardRef, batch_bytes: int = DEFAULT_BATCH_BYTES,
                     continue  # one long line: keep reading until it ends
                 chunk = bytes(buf[: cut + 1])
                 del buf[: cut + 1]
-                yield from parse_chunk(chunk, shard.url, line_no)
+                yield from parse_chunk(chunk, shard.url, line_no, pos)
                 line_no += chunk.count(b"\n")
         except CorruptStream as e:
             cut = buf.rfind(b"\n")
             if cut >= 0:
                 chunk = bytes(buf[: cut + 1])
                 del buf[: cut + 1]
-                yield from parse_chunk(chunk, shard.url, line_no)
+                yield from parse_chunk(chunk, shard.url, line_no, pos)
                 line_no += chunk.count(b"\n")
             lost = f"; {len(buf)} bytes of an incomplete line discarded" if buf else ""
             yield Reject(shard.url, line_no, f"{e}{lost}", bytes(buf[:SAMPLE_BYTES]))
@@ -231,7 +235,7 @@ def read_shard(shard: ShardRef, batch_bytes: int = DEFAULT_BATCH_BYTES,
         if buf:
             if not buf.endswith(b"\n"):
                 buf += b"\n"
-            yield from parse_chunk(bytes(buf), shard.url, line_no)
+            yield from parse_chunk(bytes(buf), shard.url, line_no, pos)
         if total == 0:
             yield Reject(shard.url, 0, "empty file")
     finally:
@@ -253,8 +257,13 @@ class _CountingReader(io.RawIOBase):
         return True
 
 
-def parse_chunk(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch | Reject]:
-    """Parse whole lines to Arrow: fast path via pyarrow.json, per-line path on any anomaly."""
+def parse_chunk(chunk: bytes, shard: str, first_line: int,
+                row_pos: list[int] | None = None) -> Iterator[DocBatch | Reject]:
+    """Parse whole lines to Arrow: fast path via pyarrow.json, per-line path on any anomaly.
+
+    ``row_pos[0]`` is the number of rows (non-blank lines) before this chunk; it is advanced.
+    """
+    row_pos = row_pos if row_pos is not None else [0]
     try:
         table = pj.read_json(
             pa.BufferReader(chunk),
@@ -262,19 +271,23 @@ def parse_chunk(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch 
             parse_options=_PARSE,
         )
         text = table.column("text").combine_chunks()
-        if text.null_count == 0:
+        if text.null_count == 0 and len(text) == chunk.count(b"\n"):  # no blank lines
             text.validate(full=True)  # UTF-8 check; raises on invalid bytes
             source = table.column("source").combine_chunks().fill_null("")
             ids = table.column("id").combine_chunks().fill_null("")
+            rows = np.arange(row_pos[0], row_pos[0] + len(text), dtype=np.int64)
+            row_pos[0] += len(text)
             if len(text):
-                yield DocBatch(text, source, first_line, ids)
+                yield DocBatch(text, source, first_line, ids, rows)
             return
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
         pass
-    yield from _parse_lines(chunk, shard, first_line)
+    yield from _parse_lines(chunk, shard, first_line, row_pos)
 
 
-def _parse_lines(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch | Reject]:
+def _parse_lines(chunk: bytes, shard: str, first_line: int,
+                 row_pos: list[int]) -> Iterator[DocBatch | Reject]:
+    rows: list[int] = []
     texts: list[str] = []
     sources: list[str] = []
     ids: list[str] = []
@@ -287,6 +300,8 @@ def _parse_lines(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch
         src = ""
         if not line.strip():
             continue  # blank lines separate nothing and are not documents
+        row = row_pos[0]
+        row_pos[0] += 1
         try:
             s = line.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -317,11 +332,12 @@ def _parse_lines(chunk: bytes, shard: str, first_line: int) -> Iterator[DocBatch
                         sources.append(obj.get("source") or "")
                         doc_id = "" if obj.get("id") is None else str(obj["id"])
                         ids.append(doc_id.encode("utf-8", "replace").decode("utf-8"))
+                        rows.append(row)
         if reason:
-            rejects.append(Reject(shard, first_line + i, reason, line[:SAMPLE_BYTES], src))
+            rejects.append(Reject(shard, first_line + i, reason, line[:SAMPLE_BYTES], src, row))
     # documents are yielded before the rejects of the same chunk; order within a chunk does
     # not affect counts, and rejects keep their exact line numbers
     if texts:
         yield DocBatch(pa.array(texts, pa.string()), pa.array(sources, pa.string()), first_line,
-                       pa.array(ids, pa.string()))
+                       pa.array(ids, pa.string()), np.array(rows, dtype=np.int64))
     yield from rejects
