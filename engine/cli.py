@@ -25,7 +25,8 @@ def cmd_count(args: argparse.Namespace) -> int:
 
         config = CountConfig(lexicon, tuple(args.window) if args.window else DEFAULT_WINDOWS,
                              batch_bytes=int(args.batch_mb * (1 << 20)), bootstrap=args.bootstrap,
-                             filters=tuple(AttributeFilter.parse(f) for f in args.filter or []))
+                             filters=tuple(AttributeFilter.parse(f) for f in args.filter or []),
+                             tokenizer=args.tokenizer)
         summary = run_local(args.inputs, args.out, config, workers=args.workers, force=args.force,
                             progress=not args.quiet)
     except (InputError, LexiconError, ValueError) as e:
@@ -333,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=None, help="threads (default: all cores)")
     c.add_argument("--force", action="store_true", help="recount shards that are already done")
     c.add_argument("--batch-mb", type=float, default=16, help="decompressed MB per batch (default 16)")
+    c.add_argument("--tokenizer", default=None, metavar="TOKENIZER_JSON",
+                   help="a Hugging Face tokenizer.json for model-token windows (--window tokens:10)")
     c.add_argument("--filter", action="append", metavar="ATTR_DIR:KEY<VALUE",
                    help="count only documents whose Dolma attribute passes, e.g. "
                    "attributes/toxicity:toxicity<0.5 (repeatable; ops < <= > >= == !=)")

@@ -38,11 +38,23 @@ class CountConfig:
     batch_bytes: int = DEFAULT_BATCH_BYTES
     bootstrap: int = 0  # replicates B of the document-level Poisson bootstrap (0 = off)
     filters: tuple = ()  # engine.tagging.AttributeFilter: count only documents that pass all
+    tokenizer: str | None = None  # tokenizer.json for tokens:k windows (engine.model_tokens)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "windows", normalize_windows(self.windows))
         if self.bootstrap < 0:
             raise ValueError("bootstrap replicates must be >= 0")
+        has_tokens = any(w.kind == "tokens" for w in self.windows)
+        if has_tokens and not self.tokenizer:
+            raise ValueError("tokens:k windows need --tokenizer PATH/tokenizer.json")
+        if self.tokenizer and not has_tokens:
+            raise ValueError("--tokenizer is used by tokens:k windows; add e.g. --window tokens:10")
+
+    @cached_property
+    def token_matcher(self):
+        from engine.model_tokens import compile_token_matcher
+
+        return compile_token_matcher(self.lexicon, self.compiled, self.tokenizer)
 
     @cached_property
     def compiled(self) -> CompiledLexicon:
@@ -61,6 +73,7 @@ class CountConfig:
             "abbreviations": sorted(self.abbreviations),
             "bootstrap": self.bootstrap,
             "filters": [f.label() for f in self.filters],
+            "tokenizer": self.token_matcher.sha256 if self.tokenizer else None,
         }, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -104,6 +117,9 @@ class ShardCounter:
         word = [(i, w.k) for i, w in enumerate(self.config.windows) if w.kind == "words"]
         self._ks = np.array([k for _, k in word], dtype=np.int64)
         self._k_win = np.array([i for i, _ in word], dtype=np.int64)
+        tok = [(i, w.k) for i, w in enumerate(self.config.windows) if w.kind == "tokens"]
+        self._tok_ks = np.array([k for _, k in tok], dtype=np.int64)
+        self._tok_win = np.array([i for i, _ in tok], dtype=np.int64)
 
     def _source_ids(self, names: list[str]) -> np.ndarray:
         new = [n for n in names if n not in self.sources]
@@ -141,6 +157,15 @@ class ShardCounter:
             self.cooc, self.terms, self.doc_stats,
             id_data, id_offsets, POISSON_CDF, self.rep,
         )
+        if self._tok_ks.size:
+            from engine.model_tokens import count_token_windows
+
+            tm = self.config.token_matcher
+            ids, tok_offsets = tm.encode_batch(text.to_pylist())
+            count_token_windows(ids, tok_offsets, doc_src, tm.edge_start, tm.edge_tok,
+                                tm.edge_child, tm.node_term, c.term_kind, c.term_target,
+                                c.term_gterm, self._tok_ks, self._tok_win, self.cooc, self.terms,
+                                id_data, id_offsets, POISSON_CDF, self.rep)
 
     def add(self, item: DocBatch | Reject) -> None:
         if isinstance(item, Reject):

@@ -131,7 +131,11 @@ def finalize(out_url: str, shards: list[ShardRef], config: CountConfig, inputs: 
         "filters": [f.label() for f in config.filters],
         "abbreviations": sorted(config.compiled.abbreviations),
         "fingerprint": config.fingerprint(),
-        "tokenizer": {"mode": "words", "semantics": "tokenizers Lowercase + Whitespace"},
+        "tokenizer": {"words": "tokenizers Lowercase + Whitespace (engine/unicode.py)",
+                      "model_tokens": ({"path": config.tokenizer,
+                                        "sha256": config.token_matcher.sha256,
+                                        "form_variants": config.token_matcher.variants}
+                                       if config.tokenizer else None)},
         "versions": {**engine_versions(), "python": sys.version.split()[0]},
         "runner": runner,
         "totals": totals,

@@ -29,7 +29,8 @@ def config_spec(config: CountConfig) -> str:
     return json.dumps({"lexicon": config.lexicon.to_json(),
                        "windows": [w.label for w in config.windows],
                        "abbreviations": list(config.abbreviations),
-                       "batch_bytes": config.batch_bytes, "bootstrap": config.bootstrap},
+                       "batch_bytes": config.batch_bytes, "bootstrap": config.bootstrap,
+                       "tokenizer": config.tokenizer},
                       sort_keys=True)
 
 
@@ -38,7 +39,8 @@ def config_from_spec(spec: str) -> CountConfig:
     """Rebuild (once per Python worker) the CountConfig the driver serialised."""
     d = json.loads(spec)
     return CountConfig(lexicon_from_dict(d["lexicon"], "<driver>"), tuple(d["windows"]),
-                       tuple(d["abbreviations"]), d["batch_bytes"], d.get("bootstrap", 0))
+                       tuple(d["abbreviations"]), d["batch_bytes"], d.get("bootstrap", 0),
+                       tokenizer=d.get("tokenizer"))
 
 
 def _count_task(spec: str, out_url: str, force: bool):

@@ -5,6 +5,8 @@
 * ``document``  — the whole document; unit = one (document, occupation) pair
 * ``words:k``   — k words before the mention's first word and k after its last, within the
   document; unit = one occurrence of the occupation. Only word tokens count as positions.
+* ``tokens:k``  — the same in a model's own tokens (``--tokenizer tokenizer.json``): every
+  model token is a position; lexicon forms are matched as token sequences (engine.model_tokens).
 
 Formulas and edge cases: docs/metrics.md and docs/tokenization.md.
 """
@@ -24,9 +26,9 @@ class Window:
         if self.kind in CONTEXT_KINDS:
             if self.k is not None:
                 raise ValueError(f"window {self.kind!r} takes no size")
-        elif self.kind == "words":
+        elif self.kind in ("words", "tokens"):
             if self.k is None or self.k < 1:
-                raise ValueError("a words window needs a size k >= 1")
+                raise ValueError(f"a {self.kind} window needs a size k >= 1")
         else:
             raise ValueError(f"unknown window kind {self.kind!r}")
 
@@ -53,6 +55,11 @@ def parse_window(spec: str | int) -> Window:
     s = str(spec).strip().lower()
     if s in CONTEXT_KINDS:
         return Window(s)
+    if s.startswith("tokens:"):
+        try:
+            return Window("tokens", int(s[len("tokens:"):]))
+        except ValueError:
+            raise ValueError(f"bad window {spec!r}: use tokens:K with an integer K") from None
     for prefix in ("words:", "word:", "±", "+-", "w"):
         if s.startswith(prefix):
             s = s[len(prefix) :]
@@ -71,5 +78,5 @@ def normalize_windows(windows) -> tuple[Window, ...]:
     ws = {parse_window(w) if not isinstance(w, Window) else w for w in windows}
     if not ws:
         raise ValueError("at least one window is required")
-    order = {k: i for i, k in enumerate(CONTEXT_KINDS + ("words",))}
+    order = {k: i for i, k in enumerate(CONTEXT_KINDS + ("words", "tokens"))}
     return tuple(sorted(ws, key=lambda w: (order[w.kind], w.k or 0)))
