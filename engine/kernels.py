@@ -527,6 +527,23 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
 
 
 @njit(cache=True, nogil=True)
+def doc_mentions(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
+                 is_abbrev, trie_next, trie_term, term_kind, term_target, term_gterm, known, gm,
+                 om, enc, subs, ascii_class):
+    """Scan and match one document: (known, n_words, gm, n_gm, om, n_om), buffers regrown."""
+    while True:
+        n_known, n_words = _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id,
+                                     vocab_bytes, vocab_off, is_abbrev, known, enc, subs,
+                                     ascii_class)
+        if n_known <= known.shape[0]:
+            break
+        known = np.empty((2 * n_known, KNOWN_COLS), dtype=np.int64)
+    gm, n_gm, om, n_om = _match(known, n_known, trie_next, trie_term, term_kind, term_target,
+                                term_gterm, gm, om)
+    return known, n_words, gm, n_gm, om, n_om
+
+
+@njit(cache=True, nogil=True)
 def count_batch(
     data, offsets, doc_src,
     cls, lower, expansions,
@@ -559,20 +576,13 @@ def count_batch(
         start = offsets[d]
         end = offsets[d + 1]
         s = doc_src[d]
-        while True:
-            n_known, n_words = _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id,
-                                         vocab_bytes, vocab_off, is_abbrev, known, enc, subs,
-                                         ascii_class)
-            if n_known <= known.shape[0]:
-                break
-            known = np.empty((2 * n_known, KNOWN_COLS), dtype=np.int64)
+        known, n_words, gm, n_gm, om, n_om = doc_mentions(
+            data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
+            is_abbrev, trie_next, trie_term, term_kind, term_target, term_gterm, known, gm, om,
+            enc, subs, ascii_class)
         doc_stats[s, 0] += 1
         doc_stats[s, 1] += end - start
         doc_stats[s, 2] += n_words
-        if n_known == 0:
-            continue
-        gm, n_gm, om, n_om = _match(known, n_known, trie_next, trie_term, term_kind, term_target,
-                                    term_gterm, gm, om)
         if n_om == 0:
             continue
         if g_idx.shape[0] < n_gm:

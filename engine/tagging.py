@@ -35,7 +35,7 @@ import numpy as np
 from numba import njit
 
 from engine.counting import arrow_string_buffers
-from engine.kernels import KNOWN_COLS, TARGET_COLS, _ascii_class, _match, _scan_doc
+from engine.kernels import KNOWN_COLS, TARGET_COLS, _ascii_class, doc_mentions
 from engine.matcher import CompiledLexicon
 from engine.shards import DocBatch, Reject, ShardRef, compression_of, read_shard
 from engine.unicode import char_tables
@@ -60,15 +60,10 @@ def _tag_batch(data, offsets, cls, lower, expansions, ht_hash, ht_id, vocab_byte
     out = np.empty((256, 5), dtype=np.int64)
     n_out = 0
     for d in range(offsets.shape[0] - 1):
-        while True:
-            n_known, _ = _scan_doc(data, offsets[d], offsets[d + 1], cls, lower, expansions,
-                                   ht_hash, ht_id, vocab_bytes, vocab_off, is_abbrev, known, enc,
-                                   subs, ascii_class)
-            if n_known <= known.shape[0]:
-                break
-            known = np.empty((2 * n_known, KNOWN_COLS), dtype=np.int64)
-        gm, n_gm, om, n_om = _match(known, n_known, trie_next, trie_term, term_kind, term_target,
-                                    term_gterm, gm, om)
+        known, _, gm, n_gm, om, n_om = doc_mentions(
+            data, offsets[d], offsets[d + 1], cls, lower, expansions, ht_hash, ht_id, vocab_bytes,
+            vocab_off, is_abbrev, trie_next, trie_term, term_kind, term_target, term_gterm, known,
+            gm, om, enc, subs, ascii_class)
         for q in range(n_gm):
             doc_counts[d, 4 + gm[q, 1]] += 1
         for q in range(n_om):
