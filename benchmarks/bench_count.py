@@ -1,8 +1,8 @@
 """Counting benchmarks on the real Wikipedia shards; writes docs/benchmarks.md.
 
 Measured in one run, one core each unless stated:
-  floor        decompress + parse to Arrow only (engine.shards.read_shard), the I/O bound
-  end-to-end   read + tokenize + match + all windows (engine.counting.count_shard)
+  floor        decompress + parse to Arrow only (engine.corpus.shards.read_shard), the I/O bound
+  end-to-end   read + tokenize + match + all windows (engine.count.counting.count_shard)
   plain Python gzip + json + regex + loops, same windows (sentence, ±k), a straightforward script
   tokenizers   the reference path (tokenizers Lowercase + Whitespace, then Python)
   2 workers    the local runner with 2 threads (all cores of this machine)
@@ -32,11 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.counting import CountConfig, count_shard  # noqa: E402
+from engine.count.counting import CountConfig, count_shard  # noqa: E402
 from engine.lexicon import load_lexicon  # noqa: E402
-from engine.reference import reference_count  # noqa: E402
-from engine.runner import run_local  # noqa: E402
-from engine.shards import DocBatch, expand_inputs, read_shard  # noqa: E402
+from engine.count.reference import reference_count  # noqa: E402
+from engine.run.local import run_local  # noqa: E402
+from engine.corpus.shards import DocBatch, expand_inputs, read_shard  # noqa: E402
 
 
 def best_of(n, fn):
@@ -111,7 +111,7 @@ def tokenizers_pipeline(paths, lexicon, ks=(5, 10, 20)):
     the lexicon's words (everything else -> [UNK]), then Python loops over the ids."""
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
 
-    from engine.reference import form_words
+    from engine.count.reference import form_words
 
     forms = {}
     for g, f in lexicon.gender_terms:

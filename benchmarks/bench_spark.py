@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.cluster import LocalCluster, free_port  # noqa: E402
+from engine.spark.cluster import LocalCluster, free_port  # noqa: E402
 
 MARKER = "<!-- spark benchmarks below are written by make bench-spark -->"
 

@@ -6,7 +6,7 @@
 `tracebias spark-count ...` builds this command (and the --py-files zip) for you. The job itself
 is engine/spark_job.py; the counting is the engine's (engine/spark_runner.py).
 """
-from engine.spark_job import main
+from engine.spark.job import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

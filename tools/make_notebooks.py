@@ -11,7 +11,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 SETUP = '''import os
-from engine import plots
+from engine.viz import plots
 from engine.warehouse import Warehouse
 
 # the warehouse built by `make run`; set TRACEBIAS_DB (or edit this line) to use another

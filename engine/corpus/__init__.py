@@ -1,0 +1,1 @@
+"""The shard readers: inputs -> shards -> Arrow batches of documents; the synthetic corpus."""

@@ -1,0 +1,1 @@
+"""Model side: prompt sets and generation with local Hugging Face causal LMs."""

@@ -1,0 +1,1 @@
+"""Executors: the per-shard step, completion markers and the final reduction (base), run locally or on Spark."""

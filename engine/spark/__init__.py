@@ -1,0 +1,1 @@
+"""Spark: the spark-submit job, packaging for executors, a local standalone cluster."""
