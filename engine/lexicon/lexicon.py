@@ -17,7 +17,12 @@ docs/lexicons.md) or the name of a built-in one shipped in ``engine/data/lexicon
   the rule ``capitalised``.
 
 A ``tracebias-lexicon/1`` file (``genders`` + ``targets``) loads as one axis ``gender`` with the
-groups ``female`` and ``male``, each target's ``pct_female`` becoming its reference.
+groups ``female`` and ``male``, each target's ``pct_female`` becoming its reference. The same
+holds in a v2 file with that axis: a target with ``pct_female`` and no ``gender`` reference
+gets ``{"female": pct/100, "male": (100-pct)/100}``.
+
+Every rule the loader checks is listed in docs/lexicons.md; each error names the offending
+entry (file, axis/group or target, form).
 
 Matching itself (tokenization, the hash table and trie) is engine.lexicon.matcher's job; this
 module loads, validates, combines and fingerprints the data.
@@ -216,9 +221,39 @@ class Lexicon:
 
     # ---- combining -------------------------------------------------------------------------
     def with_targets(self, other: "Lexicon") -> "Lexicon":
-        """This lexicon's axes crossed with ``other``'s targets (e.g. holistic-bias x occupations)."""
+        """This lexicon's axes crossed with ``other``'s targets (e.g. holistic-bias x occupations).
+
+        A target keeps its ``reference`` for an axis only when both lexicons have that axis with
+        the same groups (a % women statistic says nothing about an axis {female, male,
+        neutral}); ``pct_female`` and the other fields stay. A form that is a group term here
+        and a target there is an error that lists every such form.
+        """
+        groups_of = {a.name: a.group_names for a in self.axes}
+        theirs = {a.name: a.group_names for a in other.axes}
+        clashes = []
+        terms = {}
+        for a in self.axes:
+            for g in a.groups:
+                for f in g.forms:
+                    terms.setdefault(form_words(f)[0], f"{a.name}/{g.name}")
+        for t in other.targets:
+            for f in t.forms:
+                owner = terms.get(form_words(f)[0])
+                if owner:
+                    clashes.append(f"{f!r} (target {t.name!r}, group {owner})")
+        if clashes:
+            more = f" and {len(clashes) - 10} more" if len(clashes) > 10 else ""
+            raise LexiconError(
+                f"the axes of {self.name!r} and the targets of {other.name!r} share "
+                f"{len(clashes)} form{'s' if len(clashes) > 1 else ''}: "
+                f"{', '.join(clashes[:10])}{more}; a form is either a group term or a target: "
+                "leave its axis out (--axis) or remove the form from one of the lexicons")
+        targets = tuple(Target(t.name, t.forms, t.sector, t.pct_female, t.stats_source, t.set,
+                               t.cases, {k: v for k, v in t.reference.items()
+                                         if k in groups_of and groups_of[k] == theirs.get(k)})
+                        for t in other.targets)
         lex = Lexicon(name=f"{self.name}+{other.name}", version=f"{self.version}+{other.version}",
-                      axes=self.axes, targets=other.targets,
+                      axes=self.axes, targets=targets,
                       description=f"axes of {self.name}, targets of {other.name}",
                       attribution=" ".join(x for x in (self.attribution, other.attribution) if x),
                       license=" / ".join(x for x in (self.license, other.license) if x))
@@ -259,7 +294,7 @@ class _Checker:
                 self.fail(f"{owner}: a form object takes 'form' and 'case' (got {sorted(extra)})")
             case = item.get("case")
             item = item.get("form")
-            if case not in CASE_RULES:
+            if case is not None and case not in CASE_RULES:
                 self.fail(f"{owner}: form {item!r} has case {case!r}; use one of "
                           f"{', '.join(CASE_RULES)}")
         if not isinstance(item, str) or not item.strip():
@@ -294,6 +329,23 @@ class _Checker:
                       f"{self.any_group_form[words]}")
         self.target_forms[words] = f"target {target!r} ({text!r})"
         return text, case
+
+
+_KEYS = {
+    "lexicon": ("format", "name", "version", "description", "attribution", "license", "case",
+                "axes", "targets"),
+    "axis": ("name", "description", "groups"),
+    "group": ("name", "description", "forms"),
+    "target": ("name", "forms", "set", "sector", "pct_female", "stats_source", "reference"),
+}
+
+
+def _known_keys(obj: dict, kind: str, what: str, ck: _Checker) -> None:
+    """A misspelt key ("refrence") is an error, not silently ignored (v2 files only)."""
+    extra = sorted(str(k) for k in obj if k not in _KEYS[kind])
+    if extra:
+        ck.fail(f"{what} has unknown key{'s' if len(extra) > 1 else ''} "
+                f"{', '.join(map(repr, extra))} (a {kind} takes {', '.join(_KEYS[kind])})")
 
 
 def _str_or_none(v, what: str, ck: _Checker):
@@ -335,9 +387,16 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
     for key in ("name", "version", "genders" if fmt == FORMAT_V1 else "axes", "targets"):
         if key not in d:
             ck.fail(f"missing key {key!r}")
+    if not isinstance(d["name"], str) or not d["name"].strip():
+        ck.fail(f"'name' must be a non-empty string (got {d['name']!r})")
+    if isinstance(d["version"], bool) or not isinstance(d["version"], (str, int, float)) \
+            or not str(d["version"]).strip():
+        ck.fail(f"'version' must be a non-empty string (got {d['version']!r})")
     v1 = fmt == FORMAT_V1
     if v1:
         d = _v1_to_v2(d, ck)
+    else:
+        _known_keys(d, "lexicon", "the lexicon", ck)
 
     axes_in = d["axes"]
     if not isinstance(axes_in, list) or not axes_in:
@@ -349,6 +408,8 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
         aname = a["name"].strip()
         if aname in {x.name for x in axes}:
             ck.fail(f"duplicate axis name {aname!r}")
+        if not v1:
+            _known_keys(a, "axis", f"axis {aname!r}", ck)
         groups_in = a.get("groups")
         if not isinstance(groups_in, list) or not MIN_GROUPS <= len(groups_in) <= MAX_GROUPS:
             n = len(groups_in) if isinstance(groups_in, list) else groups_in
@@ -360,6 +421,8 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
             gname = g["name"].strip()
             if gname in {x.name for x in groups}:
                 ck.fail(f"duplicate group name {gname!r} in axis {aname!r}")
+            if not v1:
+                _known_keys(g, "group", f"group {aname}/{gname}", ck)
             forms_in = g.get("forms")
             if not isinstance(forms_in, list) or not forms_in:
                 if v1:
@@ -370,6 +433,8 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
                                 str(g.get("description", ""))))
         axes.append(Axis(aname, tuple(groups), str(a.get("description", ""))))
     by_axis = {a.name: a for a in axes}
+    gender_axis = by_axis.get("gender") if by_axis.get("gender") and \
+        by_axis["gender"].is_binary_gender else None
 
     targets_in = d["targets"]
     if not isinstance(targets_in, list) or (v1 and not targets_in):
@@ -383,6 +448,8 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
         if name in names:
             ck.fail(f"duplicate target name {name!r}")
         names.add(name)
+        if not v1:
+            _known_keys(t, "target", f"target {name!r}", ck)
         forms_in = t.get("forms", [name])
         if not isinstance(forms_in, list) or not forms_in:
             ck.fail(f"target {name!r} needs a non-empty 'forms' list")
@@ -392,6 +459,9 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
             ck.fail(f"target {name!r}: pct_female must be a number in [0, 100] (got {pct!r})")
         fc = [ck.target_form(f, name) for f in forms_in]
         reference = _reference(t.get("reference"), name, by_axis, ck)
+        if pct is not None and gender_axis is not None and "gender" not in reference:
+            # as in a v1 file: % women is the reference of the binary gender axis
+            reference["gender"] = {"female": pct / 100, "male": (100 - pct) / 100}
         targets.append(Target(
             name=name, forms=tuple(x for x, _ in fc), cases=tuple(c for _, c in fc),
             sector=_str_or_none(t.get("sector"), f"target {name!r}: sector", ck),
