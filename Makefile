@@ -69,7 +69,7 @@ bench-spark: $(STAMP)
 
 dist: $(STAMP)
 	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
-	$(BIN)/python -c "from engine.run.spark import build_pyfiles_zip; print(build_pyfiles_zip('dist/tracebias-engine.zip'))"
+	$(BIN)/python -c "from engine.spark.packaging import build_pyfiles_zip; print(build_pyfiles_zip('dist/tracebias-engine.zip'))"
 
 CLUSTER_DIR ?= .cluster
 cluster-up: $(STAMP)

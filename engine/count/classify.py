@@ -1,52 +1,51 @@
 """Classify texts (model generations) with the same lexicon and kernels as the corpus.
 
-Each text is one context: m and f are the numbers of male- and female-term mentions found by
-the numba tokenizer/matcher (engine.count.kernels), exactly as in a corpus document. The class is
-``female`` (f > 0, m = 0), ``male`` (m > 0, f = 0), ``both`` or ``none``.
+Each text is one context. ``group_counts`` gives, per text, the mentions of every group column
+of the lexicon (``compiled.group_columns``: (axis, group) pairs) found by the numba
+tokenizer/matcher (engine.count.kernels.doc_mentions), exactly as in a corpus document, case
+rules included. Per axis a text is then ``none`` (no group), the one group present, or
+``multi`` (two or more groups); for the binary gender axis the classes are ``female``,
+``male``, ``both`` and ``none`` as in the study.
 """
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
-from numba import njit
 
-from engine.count.counting import arrow_string_buffers
-from engine.count.kernels import KNOWN_COLS, TARGET_COLS, _ascii_class, doc_mentions
+from engine.count.counting import arrow_string_buffers, kernel_chars
+from engine.count.kernels import group_counts_batch
 from engine.lexicon.matcher import CompiledLexicon
-from engine.lexicon.unicode import char_tables
 
 CLASSES = ("none", "female", "male", "both")
 
 
-@njit(cache=True, nogil=True)
-def _gender_counts(data, offsets, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
-                   is_abbrev, trie_next, trie_term, term_kind, term_target, term_gterm, out):
-    known = np.empty((1024, KNOWN_COLS), dtype=np.int64)
-    gm = np.empty((64, 6), dtype=np.int64)
-    om = np.empty((64, TARGET_COLS), dtype=np.int64)
-    enc = np.empty(4, dtype=np.uint8)
-    subs = np.empty(3, dtype=np.int64)
-    ascii_class = _ascii_class(cls, lower)
-    for d in range(offsets.shape[0] - 1):
-        known, _, gm, n_gm, om, n_om = doc_mentions(
-            data, offsets[d], offsets[d + 1], cls, lower, expansions, ht_hash, ht_id, vocab_bytes,
-            vocab_off, is_abbrev, trie_next, trie_term, term_kind, term_target, term_gterm, known,
-            gm, om, enc, subs, ascii_class)
-        for q in range(n_gm):
-            out[d, gm[q, 1]] += 1  # column 0 female, 1 male
+def group_counts(texts: pa.Array, compiled: CompiledLexicon) -> np.ndarray:
+    """int64[n_texts, n_columns]: mentions of each group column in each text (nulls = empty)."""
+    texts = texts.fill_null("") if texts.null_count else texts
+    data, offsets = arrow_string_buffers(texts)
+    out = np.zeros((len(texts), max(compiled.n_columns, 1)), dtype=np.int64)
+    group_counts_batch(data, offsets, kernel_chars(), compiled.tables, out)
+    return out[:, :compiled.n_columns]
+
+
+def axis_classes(counts: np.ndarray, compiled: CompiledLexicon, axis: str) -> np.ndarray:
+    """Per text, the axis's class: the group name present alone, 'multi' or 'none'."""
+    cols = compiled.columns_of_axis(axis)
+    if not cols:
+        raise KeyError(f"lexicon {compiled.lexicon_name!r} has no axis {axis!r}")
+    sub = counts[:, cols] > 0
+    n = sub.sum(axis=1)
+    names = np.array([compiled.group_columns[c][1] for c in cols], dtype=object)
+    out = np.where(n == 0, "none", np.where(n >= 2, "multi", names[sub.argmax(axis=1)]))
+    return out.astype(object)
 
 
 def gender_counts(texts: pa.Array, compiled: CompiledLexicon) -> np.ndarray:
-    """int64[n, 2]: female- and male-term mentions in each text (nulls count as empty)."""
-    texts = texts.fill_null("") if texts.null_count else texts
-    data, offsets = arrow_string_buffers(texts)
-    out = np.zeros((len(texts), 2), dtype=np.int64)
-    t = char_tables()
-    c = compiled
-    _gender_counts(data, offsets, t.cls, t.lower, t.expansions, c.ht_hash, c.ht_id,
-                   c.vocab_bytes, c.vocab_off, c.is_abbrev, c.trie_next, c.trie_term,
-                   c.term_kind, c.term_target, c.term_gterm, out)
-    return out
+    """int64[n, 2]: female- and male-term mentions in each text (the binary gender axis)."""
+    if compiled.gender_axis < 0:
+        raise KeyError(f"lexicon {compiled.lexicon_name!r} has no binary gender axis")
+    cols = compiled.columns_of_axis(compiled.axis_names[compiled.gender_axis])
+    return group_counts(texts, compiled)[:, cols]
 
 
 def classify(counts: np.ndarray) -> np.ndarray:

@@ -1,81 +1,36 @@
-"""Per-shard counting: Arrow batches -> numba kernel -> accumulators -> Arrow tables.
+"""Per-shard counting: Arrow batches -> numba kernels -> accumulators -> Arrow tables.
 
-``ShardCounter`` owns the accumulators of one shard; ``count_shard`` streams a shard through it.
-``reduce_tables`` sums partial tables (from shards, workers, Spark tasks) into the final ones.
-All counts are integers and every table is sorted by its keys, so results are byte-identical
-whatever the partitioning or the order in which partials arrive.
+``ShardCounter`` owns the accumulators of one unit of work (a shard, a Spark partition, any set
+of batches); ``count_shard`` streams a shard through it; ``reduce_tables`` combines partial tables
+into final ones. All counts are integers and every table is sorted by its key (engine.count.
+tables), so results are byte-identical whatever the partitioning or the order of partials.
+
+Accumulators (engine.count.kernels hash maps, keyed by source id and a packed key):
+    unit   (s, window, target)            -> units, then B replicate units
+    axis   (s, window, target, axis)      -> units where the axis has >= 1 group, >= 2 groups
+    group  (s, window, target, column)    -> units_with, units_only, mentions, B with, B only
+    term   (s, window, target, gterm)     -> term_count, units_with_term (binary gender axis)
+    repr   (s, kind << 56 | id)           -> documents, mentions (labels, columns, axes)
+    ctx    (reservoir kind, key)          -> bottom-K sampled mentions (the contexts table)
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine import __version__
-from engine.count.kernels import COOC_STATS, DOC_STATS, TERM_STATS, count_batch
-from engine.lexicon import Lexicon
-from engine.lexicon.matcher import DEFAULT_ABBREVIATIONS, CompiledLexicon, compile_lexicon
+from engine.corpus.shards import DocBatch, Reject, ShardRef, read_shard
+from engine.count import kernels as K
+from engine.count import tables as TB
 from engine.count.bootstrap import POISSON_CDF
-from engine.run.output import BOOT_SCHEMA, COOC_SCHEMA, REJECT_SCHEMA, SHARD_SCHEMA, TERM_SCHEMA
-from engine.corpus.shards import DEFAULT_BATCH_BYTES, DocBatch, Reject, ShardRef, read_shard
+from engine.count.config import SEMANTICS_VERSION, CountConfig
 from engine.lexicon.unicode import char_tables
-from engine.count.windows import DEFAULT_WINDOWS, Window, normalize_windows
 
-# Bump when the meaning of a count changes; part of the resume fingerprint.
-SEMANTICS_VERSION = 1
-
-
-@dataclass(frozen=True)
-class CountConfig:
-    lexicon: Lexicon
-    windows: tuple[Window, ...] = DEFAULT_WINDOWS
-    abbreviations: tuple[str, ...] = DEFAULT_ABBREVIATIONS
-    batch_bytes: int = DEFAULT_BATCH_BYTES
-    bootstrap: int = 0  # replicates B of the document-level Poisson bootstrap (0 = off)
-    filters: tuple = ()  # engine.count.tagging.AttributeFilter: count only documents that pass all
-    tokenizer: str | None = None  # tokenizer.json for tokens:k windows (engine.count.model_tokens)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "windows", normalize_windows(self.windows))
-        if self.bootstrap < 0:
-            raise ValueError("bootstrap replicates must be >= 0")
-        has_tokens = any(w.kind == "tokens" for w in self.windows)
-        if has_tokens and not self.tokenizer:
-            raise ValueError("tokens:k windows need --tokenizer PATH/tokenizer.json")
-        if self.tokenizer and not has_tokens:
-            raise ValueError("--tokenizer is used by tokens:k windows; add e.g. --window tokens:10")
-
-    @cached_property
-    def token_matcher(self):
-        from engine.count.model_tokens import compile_token_matcher
-
-        return compile_token_matcher(self.lexicon, self.compiled, self.tokenizer)
-
-    @cached_property
-    def compiled(self) -> CompiledLexicon:
-        return compile_lexicon(self.lexicon, self.abbreviations)
-
-    def fingerprint(self) -> str:
-        """Identifies what a count means: same fingerprint, interchangeable partial results."""
-        return self._fingerprint
-
-    @cached_property
-    def _fingerprint(self) -> str:
-        blob = json.dumps({
-            "semantics": SEMANTICS_VERSION,
-            "lexicon": self.lexicon.sha256(),
-            "windows": [w.label for w in self.windows],
-            "abbreviations": sorted(self.abbreviations),
-            "bootstrap": self.bootstrap,
-            "filters": [f.label() for f in self.filters],
-            "tokenizer": self.token_matcher.sha256 if self.tokenizer else None,
-        }, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+SNIPPET_CHARS = 80  # characters of context kept on each side of a sampled mention
+_NO_BYTES = np.zeros(0, dtype=np.uint8)
 
 
 def arrow_string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -89,130 +44,315 @@ def arrow_string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     else:
         raise TypeError(f"expected a string array, got {arr.type}")
     bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=odt)[arr.offset : arr.offset + len(arr) + 1]
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    offsets = np.frombuffer(bufs[1], dtype=odt)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else _NO_BYTES
     return data, offsets.astype(np.int64)
+
+
+_CHARS = None
+
+
+def kernel_chars() -> K.CharArrays:
+    global _CHARS
+    if _CHARS is None:
+        _CHARS = K.char_arrays(char_tables())
+    return _CHARS
+
+
+def _strings(names, idx: np.ndarray) -> pa.Array:
+    """names[idx] as an Arrow string array (through a dictionary: no Python object per row)."""
+    dictionary = pa.array(list(names), pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(idx, dtype=np.int32)),
+                                          dictionary).cast(pa.string())
+
+
+def _map_rows(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(source ids, packed keys, values) of the used slots of a kernel map."""
+    keys, vals, _ = m
+    used = keys[:, 0] >= 0
+    return keys[used, 0], keys[used, 1], vals[used]
 
 
 @dataclass
 class ShardCounter:
-    """Accumulators for one unit of work (a shard, or any set of batches)."""
+    """Accumulators for one unit of work (a shard, a Spark partition, any set of batches)."""
 
     config: CountConfig
+    shard: str = ""  # shard name recorded in the contexts and shards tables
     sources: dict[str, int] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)
     filtered_out: int = 0  # documents excluded by attribute filters
 
     def __post_init__(self) -> None:
-        c = self.config.compiled
-        nw = len(self.config.windows)
-        self.cooc = np.zeros((0, nw, c.n_targets, len(COOC_STATS)), dtype=np.int64)
-        self.terms = np.zeros((0, nw, c.n_targets, c.n_gender_terms, len(TERM_STATS)), np.int64)
-        self.doc_stats = np.zeros((0, len(DOC_STATS)), dtype=np.int64)
-        self.rep = np.zeros((0, nw, c.n_targets, self.config.bootstrap, 3), dtype=np.int64)
-        labels = [w.kind for w in self.config.windows]
-        self._w_sent = labels.index("sentence") if "sentence" in labels else -1
-        self._w_para = labels.index("paragraph") if "paragraph" in labels else -1
-        self._w_doc = labels.index("document") if "document" in labels else -1
-        word = [(i, w.k) for i, w in enumerate(self.config.windows) if w.kind == "words"]
-        self._ks = np.array([k for _, k in word], dtype=np.int64)
-        self._k_win = np.array([i for i, _ in word], dtype=np.int64)
-        tok = [(i, w.k) for i, w in enumerate(self.config.windows) if w.kind == "tokens"]
-        self._tok_ks = np.array([k for _, k in tok], dtype=np.int64)
-        self._tok_win = np.array([i for i, _ in tok], dtype=np.int64)
+        cfg = self.config
+        c = cfg.compiled
+        T = c.tables
+        B = cfg.bootstrap
+        self.maps = (K.new_map(256, 1 + B), K.new_map(64, 2), K.new_map(256, 3 + 2 * B),
+                     K.new_map(64, 2))
+        self.m_repr = K.new_map(256, 2)
+        self.K = cfg.contexts
+        self.m_ctx = K.new_map(64 if self.K else 2, 1 + 5 * self.K)
+        self.doc_stats = np.zeros((0, 3), dtype=np.int64)
+        self.S = K.scratch(T.n_cols, T.n_axes, T.n_gterms, T.n_labels, T.n_targets)
+        windows = cfg.windows
+        self.W = self._window_arrays([i for i, w in enumerate(windows) if w.kind != "tokens"])
+        self.TW = self._window_arrays([i for i, w in enumerate(windows) if w.kind == "tokens"])
+        cw = cfg.context_window
+        self.ctx_w = [i for i, w in enumerate(windows) if w.kind != "tokens"].index(
+            windows.index(cw)) if cw is not None else -1
+        self.batch_no = 0
+        self._ctx_found: dict[tuple[int, int, int], tuple] = {}
+
+    def _window_arrays(self, idx: list[int]) -> K.WindowArrays:
+        ws = self.config.windows
+        return K.WindowArrays(np.array([ws[i].code for i in idx], dtype=np.int64),
+                              np.array([ws[i].k or 0 for i in idx], dtype=np.int64),
+                              np.array(idx, dtype=np.int64))
 
     def _source_ids(self, names: list[str]) -> np.ndarray:
-        new = [n for n in names if n not in self.sources]
-        for n in new:
-            self.sources[n] = len(self.sources)
-        if new:
-            grow = len(self.sources) - self.cooc.shape[0]
-            self.cooc = np.concatenate([self.cooc, np.zeros((grow,) + self.cooc.shape[1:], np.int64)])
-            self.terms = np.concatenate([self.terms, np.zeros((grow,) + self.terms.shape[1:], np.int64)])
+        for n in names:
+            if n not in self.sources:
+                self.sources[n] = len(self.sources)
+        if len(self.sources) > self.doc_stats.shape[0]:
+            grow = len(self.sources) - self.doc_stats.shape[0]
             self.doc_stats = np.concatenate([self.doc_stats, np.zeros((grow, 3), np.int64)])
-            self.rep = np.concatenate([self.rep, np.zeros((grow,) + self.rep.shape[1:], np.int64)])
         return np.array([self.sources[n] for n in names], dtype=np.int32)
 
-    def add_texts(self, text: pa.Array, source: pa.Array, ids: pa.Array | None = None) -> None:
+    @property
+    def documents(self) -> int:
+        return int(self.doc_stats[:, 0].sum())
+
+    def add_texts(self, text: pa.Array, source: pa.Array, ids: pa.Array | None = None,
+                  rows: np.ndarray | None = None) -> None:
+        """Count a batch of documents (text and source: string arrays without nulls)."""
         if len(text) == 0:
             return
-        if self.config.bootstrap:
-            if ids is None:
-                raise ValueError("bootstrap replicates need document ids")
-            id_data, id_offsets = arrow_string_buffers(ids.fill_null("") if ids.null_count else ids)
-        else:
-            id_data, id_offsets = _NO_BYTES, _NO_OFFSETS
+        if ids is None:
+            ids = pa.nulls(len(text), pa.string())
+        ids = ids.fill_null("") if ids.null_count else ids
+        if pa.types.is_large_string(ids.type):
+            ids = ids.cast(pa.string())
+        id_data, id_offsets = arrow_string_buffers(ids)
         enc = pc.dictionary_encode(source)
-        ids = self._source_ids([str(s) for s in enc.dictionary.to_pylist()])
-        doc_src = ids[enc.indices.to_numpy(zero_copy_only=False)].astype(np.int32)
+        src_ids = self._source_ids([str(s) for s in enc.dictionary.to_pylist()])
+        doc_src = src_ids[enc.indices.to_numpy(zero_copy_only=False)].astype(np.int32)
         data, offsets = arrow_string_buffers(text)
-        c = self.config.compiled
-        t = char_tables()
-        count_batch(
-            data, offsets, doc_src,
-            t.cls, t.lower, t.expansions,
-            c.ht_hash, c.ht_id, c.vocab_bytes, c.vocab_off, c.is_abbrev,
-            c.trie_next, c.trie_term, c.term_kind, c.term_target, c.term_gterm,
-            self._w_sent, self._w_para, self._w_doc, self._ks, self._k_win,
-            self.cooc, self.terms, self.doc_stats,
-            id_data, id_offsets, POISSON_CDF, self.rep,
-        )
-        if self._tok_ks.size:
+        cfg = self.config
+        T = cfg.compiled.tables
+        self.batch_no += 1
+        self.maps, self.m_repr, self.m_ctx, self.S = K.count_batch(
+            data, offsets, doc_src, id_data, id_offsets, kernel_chars(), T, self.W, self.maps,
+            self.m_repr, self.m_ctx, self.doc_stats, POISSON_CDF, cfg.bootstrap, self.K,
+            self.ctx_w, self.batch_no, self.S)
+        if self.K:
+            self._extract_contexts(data, offsets, ids, source, rows)
+        if self.TW.kind.size:
             from engine.count.model_tokens import count_token_windows
 
-            tm = self.config.token_matcher
-            ids, tok_offsets = tm.encode_batch(text.to_pylist())
-            count_token_windows(ids, tok_offsets, doc_src, tm.edge_start, tm.edge_tok,
-                                tm.edge_child, tm.node_term, c.term_kind, c.term_target,
-                                c.term_gterm, self._tok_ks, self._tok_win, self.cooc, self.terms,
-                                id_data, id_offsets, POISSON_CDF, self.rep)
+            self.maps, self.S = count_token_windows(self, text, doc_src, id_data, id_offsets)
 
     def add(self, item: DocBatch | Reject) -> None:
         if isinstance(item, Reject):
             self.rejects.append(item)
         else:
-            self.add_texts(item.text, item.source, item.id)
+            self.add_texts(item.text, item.source, item.id, item.rows)
 
-    # ---- results as Arrow tables -------------------------------------------------------
-    def _window_cols(self, widx: np.ndarray) -> dict:
+    # ---- contexts: turn the reservoir entries of this batch into text ----------------------
+    def _extract_contexts(self, data, offsets, ids, source, rows) -> None:
+        keys, vals, _ = self.m_ctx
+        k = self.K
+        used = np.nonzero(keys[:, 0] >= 0)[0]
+        if used.size == 0:
+            return
+        v = vals[used]
+        n = v[:, 0]
+        batch = v[:, 1 + k: 1 + 2 * k]
+        hit_rows, hit_r = np.nonzero((batch == self.batch_no) & (np.arange(k)[None, :] < n[:, None]))
+        if hit_rows.size == 0:
+            return
+        id_list = ids.to_pylist()
+        src_list = source.to_pylist()
+        for i, r in zip(hit_rows.tolist(), hit_r.tolist()):
+            slot = used[i]
+            prio = int(vals[slot, 1 + r])
+            d = int(vals[slot, 1 + 2 * k + r])
+            bs = int(vals[slot, 1 + 3 * k + r])
+            be = int(vals[slot, 1 + 4 * k + r])
+            start, end = int(offsets[d]), int(offsets[d + 1])
+            left_b = data[max(start, bs - 4 * SNIPPET_CHARS): bs].tobytes()
+            while left_b and (left_b[0] & 0xC0) == 0x80:  # start at a character boundary
+                left_b = left_b[1:]
+            right_b = data[be: min(end, be + 4 * SNIPPET_CHARS)].tobytes()
+            left = left_b.decode("utf-8", "ignore")[-SNIPPET_CHARS:]
+            right = right_b.decode("utf-8", "ignore")[:SNIPPET_CHARS]
+            char_start = len(data[start:bs].tobytes().decode("utf-8"))
+            matched = data[bs:be].tobytes().decode("utf-8")
+            row = int(rows[d]) if rows is not None else -1
+            self._ctx_found[(int(keys[slot, 0]), int(keys[slot, 1]), prio)] = (
+                id_list[d], src_list[d], row, char_start, char_start + len(matched),
+                left.replace("\n", " ⏎ "), matched, right.replace("\n", " ⏎ "))
+
+    # ---- results as Arrow tables -----------------------------------------------------------
+    def _names(self):
+        src = np.array(sorted(self.sources, key=self.sources.get), dtype=object)
+        return src if len(src) else np.array([""], dtype=object)
+
+    def _wcols(self, w: np.ndarray) -> dict:
         ws = self.config.windows
-        idx = pa.array(widx, pa.int64())
-        return {
-            "window": pa.array([w.label for w in ws], pa.string()).take(idx),
-            "window_kind": pa.array([w.kind for w in ws], pa.string()).take(idx),
-            "window_k": pa.array([w.k for w in ws], pa.int32()).take(idx),
-        }
+        kk = np.array([x.k if x.k is not None else -1 for x in ws], dtype=np.int32)[w]
+        return {"window_label": _strings([x.label for x in ws], w),
+                "window_kind": _strings([x.kind for x in ws], w),
+                "window_k": pa.array(kk, pa.int32(), mask=kk < 0)}
 
-    def cooc_table(self) -> pa.Table:
-        src_names = np.array(sorted(self.sources, key=self.sources.get), dtype=object)
-        targets = np.array(self.config.compiled.target_names, dtype=object)
-        s, w, t = np.nonzero(self.cooc[..., 0])
-        vals = self.cooc[s, w, t]
-        cols = {"source": pa.array(src_names[s].tolist() if len(s) else [], pa.string()),
-                **self._window_cols(w),
-                "occupation": pa.array(targets[t].tolist() if len(t) else [], pa.string())}
-        for i, name in enumerate(COOC_STATS):
-            cols[name] = pa.array(vals[:, i], pa.int64())
-        return sort_table(pa.table(cols, schema=COOC_SCHEMA), COOC_KEYS)
+    def _src(self, s: np.ndarray) -> pa.Array:
+        return _strings(self._names(), s)
 
-    def term_table(self) -> pa.Table:
-        src_names = np.array(sorted(self.sources, key=self.sources.get), dtype=object)
+    def _table(self, spec: TB.TableSpec, cols: dict) -> pa.Table:
+        return TB.sort_table(pa.table(cols, schema=spec.schema), spec.key)
+
+    def table(self, name: str) -> pa.Table:
+        """One output table (engine.count.tables) for this unit of work."""
+        return self.tables()[TB.spec(name).name]
+
+    def tables(self) -> dict[str, pa.Table]:
+        """Every table this configuration produces, for this unit of work."""
+        cfg = self.config
+        c = cfg.compiled
+        T = c.tables
+        B = cfg.bootstrap
+        m_unit, m_axis, m_group, m_term = self.maps
+        axes = np.array(c.axis_names, dtype=object)
+        col_axis = T.col_axis
+        group_names = [g for _, g in c.group_columns]
+        out: dict[str, pa.Table] = {}
+
+        us, up, uv = _map_rows(m_unit)
+        uw, ut = up >> K.SHIFT_WINDOW, (up >> K.SHIFT_TARGET) & 0xFFFFFFFF
+
+        # target_units: every unit key x every axis
+        na = len(c.axis_names)
+        rs, rp = np.repeat(us, na), np.repeat(up, na)
+        ra = np.tile(np.arange(na, dtype=np.int64), len(us))
+        slots = K.map_lookup(m_axis, rs, rp | ra)
+        anyv = np.where(slots >= 0, m_axis[1][np.maximum(slots, 0), K.AXIS_ANY], 0)
+        multi = np.where(slots >= 0, m_axis[1][np.maximum(slots, 0), K.AXIS_MULTI], 0)
+        units = np.repeat(uv[:, K.UNIT_UNITS], na)
+        out["target_units"] = self._table(TB.TARGET_UNITS, {
+            "source": self._src(rs), **self._wcols(rp >> K.SHIFT_WINDOW),
+            "axis": _strings(axes, ra), "target": _strings(c.target_names, (rp >> K.SHIFT_TARGET) & 0xFFFFFFFF),
+            "units": units, "units_none": units - anyv, "units_multi": multi})
+
+        gs, gp, gv = _map_rows(m_group)
+        gw, gt, gc = gp >> K.SHIFT_WINDOW, (gp >> K.SHIFT_TARGET) & 0xFFFFFFFF, gp & (K.MAX_X - 1)
+        out["group_cooccurrence"] = self._table(TB.GROUP_COOCCURRENCE, {
+            "source": self._src(gs), **self._wcols(gw), "axis": _strings(axes, col_axis[gc]),
+            "target": _strings(c.target_names, gt), "group_name": _strings(group_names, gc),
+            "units_with": gv[:, K.GROUP_WITH], "units_only": gv[:, K.GROUP_ONLY],
+            "mentions": gv[:, K.GROUP_MENTIONS]})
+        if B:
+            rep = np.arange(B, dtype=np.int32)
+            out["group_bootstrap"] = self._table(TB.GROUP_BOOTSTRAP, {
+                "source": self._src(np.repeat(gs, B)), **self._wcols(np.repeat(gw, B)),
+                "axis": _strings(axes, np.repeat(col_axis[gc], B)),
+                "target": _strings(c.target_names, np.repeat(gt, B)),
+                "group_name": _strings(group_names, np.repeat(gc, B)),
+                "replicate": np.tile(rep, len(gs)),
+                "units_with": gv[:, 3:3 + B].reshape(-1),
+                "units_only": gv[:, 3 + B:3 + 2 * B].reshape(-1)})
+
+        rs_, rk, rv = _map_rows(self.m_repr)
+        kind, rid = rk >> K.SHIFT_WINDOW, rk & (K.MAX_X - 1)
+        lab = kind == K.REPR_LABEL
+        lab_col = T.label_col[rid[lab]]
+        out["representation"] = self._table(TB.REPRESENTATION, {
+            "source": self._src(rs_[lab]), "axis": _strings(axes, col_axis[lab_col]),
+            "group_name": _strings(group_names, lab_col),
+            "term": _strings([x.form for x in c.labels], rid[lab]),
+            "documents": rv[lab, K.REPR_DOCUMENTS], "mentions": rv[lab, K.REPR_MENTIONS]})
+        col = kind == K.REPR_COLUMN
+        out["group_documents"] = self._table(TB.GROUP_DOCUMENTS, {
+            "source": self._src(rs_[col]), "axis": _strings(axes, col_axis[rid[col]]),
+            "group_name": _strings(group_names, rid[col]),
+            "documents": rv[col, K.REPR_DOCUMENTS], "mentions": rv[col, K.REPR_MENTIONS]})
+        ax = kind == K.REPR_AXIS
+        out["axis_documents"] = self._table(TB.AXIS_DOCUMENTS, {
+            "source": self._src(rs_[ax]), "axis": _strings(axes, rid[ax]),
+            "documents": rv[ax, K.REPR_DOCUMENTS], "mentions": rv[ax, K.REPR_MENTIONS]})
+
+        if c.gender_axis >= 0:
+            out.update(self._gender_tables(us, up, uv, uw, ut))
+        if self.K:
+            out["contexts"] = self._contexts_table()
+        out["shards"] = self.shard_table()
+        out["rejects"] = self.reject_table()
+        return out
+
+    def _gender_tables(self, us, up, uv, uw, ut) -> dict[str, pa.Table]:
+        cfg = self.config
+        c = cfg.compiled
+        B = cfg.bootstrap
+        m_unit, m_axis, m_group, m_term = self.maps
+        fcol, mcol = c.columns_of_axis(c.axis_names[c.gender_axis])
+        fs = K.map_lookup(m_group, us, up | fcol)
+        ms = K.map_lookup(m_group, us, up | mcol)
+        xs = K.map_lookup(m_axis, us, up | c.gender_axis)
+        gv = m_group[1]
+
+        def val(slots, table, col):
+            return np.where(slots >= 0, table[np.maximum(slots, 0), col], 0)
+
+        tgt = _strings(c.target_names, ut)
+        out = {"cooccurrence": self._table(TB.COOCCURRENCE, {
+            "source": self._src(us), **self._wcols(uw), "occupation": tgt,
+            "units": uv[:, K.UNIT_UNITS], "male_only": val(ms, gv, K.GROUP_ONLY),
+            "female_only": val(fs, gv, K.GROUP_ONLY),
+            "female_and_male": val(xs, m_axis[1], K.AXIS_MULTI),
+            "male_terms": val(ms, gv, K.GROUP_MENTIONS),
+            "female_terms": val(fs, gv, K.GROUP_MENTIONS)})}
+        ts, tp, tv = _map_rows(m_term)
+        tg = tp & (K.MAX_X - 1)
+        out["term_cooccurrence"] = self._table(TB.TERM_COOCCURRENCE, {
+            "source": self._src(ts), **self._wcols(tp >> K.SHIFT_WINDOW),
+            "occupation": _strings(c.target_names, (tp >> K.SHIFT_TARGET) & 0xFFFFFFFF),
+            "gender": _strings([g for g, _ in c.gender_terms], tg),
+            "term": _strings([f for _, f in c.gender_terms], tg),
+            "term_count": tv[:, K.TERM_COUNT], "units_with_term": tv[:, K.TERM_UNITS]})
+        if B:
+            def reps(slots, first):
+                block = gv[np.maximum(slots, 0), first:first + B]
+                return np.where((slots >= 0)[:, None], block, 0).reshape(-1)
+
+            out["bootstrap"] = self._table(TB.BOOTSTRAP, {
+                "source": self._src(np.repeat(us, B)), **self._wcols(np.repeat(uw, B)),
+                "occupation": _strings(c.target_names, np.repeat(ut, B)),
+                "replicate": np.tile(np.arange(B, dtype=np.int32), len(us)),
+                "units": uv[:, 1:1 + B].reshape(-1),
+                "female_only": reps(fs, 3 + B), "male_only": reps(ms, 3 + B)})
+        return out
+
+    def _contexts_table(self) -> pa.Table:
         c = self.config.compiled
-        targets = np.array(c.target_names, dtype=object)
-        genders = np.array([g for g, _ in c.gender_terms], dtype=object)
-        forms = np.array([f for _, f in c.gender_terms], dtype=object)
-        s, w, t, g = np.nonzero(self.terms[..., 0])
-        vals = self.terms[s, w, t, g]
-        cols = {"source": pa.array(src_names[s].tolist() if len(s) else [], pa.string()),
-                **self._window_cols(w),
-                "occupation": pa.array(targets[t].tolist() if len(t) else [], pa.string()),
-                "gender": pa.array(genders[g].tolist() if len(g) else [], pa.string()),
-                "term": pa.array(forms[g].tolist() if len(g) else [], pa.string())}
-        for i, name in enumerate(TERM_STATS):
-            cols[name] = pa.array(vals[:, i], pa.int64())
-        return sort_table(pa.table(cols, schema=TERM_SCHEMA), TERM_KEYS)
+        keys, vals, _ = self.m_ctx
+        rows = []
+        for slot in np.nonzero(keys[:, 0] >= 0)[0].tolist():
+            kind, key = int(keys[slot, 0]), int(keys[slot, 1])
+            if kind == K.CTX_TARGET:
+                names = ("target", c.target_names[key], "", "")
+            elif kind == K.CTX_GROUP:
+                names = ("group", "", *c.group_columns[key])
+            else:
+                col = key & (K.MAX_X - 1)
+                names = ("pair", c.target_names[key >> K.SHIFT_TARGET], *c.group_columns[col])
+            for r in range(int(vals[slot, 0])):
+                prio = int(vals[slot, 1 + r])
+                found = self._ctx_found[(kind, key, prio)]
+                rows.append((*names, prio, found[0], found[1], self.shard, *found[2:]))
+        cols = list(zip(*rows)) if rows else [[] for _ in TB.CONTEXTS.schema.names]
+        return self._table(TB.CONTEXTS, dict(zip(TB.CONTEXTS.schema.names, cols)))
 
-    def shard_table(self, shard: str) -> pa.Table:
+    def shard_table(self, shard: str | None = None) -> pa.Table:
+        shard = self.shard if shard is None else shard
         rej: dict[str, int] = {}
         for r in self.rejects:
             rej[r.source] = rej.get(r.source, 0) + 1
@@ -223,63 +363,21 @@ class ShardCounter:
             ds = self.doc_stats[i] if i is not None else np.zeros(3, np.int64)
             rows["shard"].append(shard)
             rows["source"].append(n)
-            for j, k in enumerate(DOC_STATS):
-                rows[k].append(int(ds[j]))
+            for j, key in enumerate(("documents", "bytes", "words")):
+                rows[key].append(int(ds[j]))
             rows["rejects"].append(rej.get(n, 0))
-        return sort_table(pa.table(rows, schema=SHARD_SCHEMA), SHARD_KEYS)
+        return self._table(TB.SHARDS, rows)
 
     def reject_table(self) -> pa.Table:
-        rows = {"shard": [r.shard for r in self.rejects], "line": [r.line for r in self.rejects],
-                "reason": [r.reason for r in self.rejects],
-                "source": [r.source for r in self.rejects],
-                "sample": [r.sample for r in self.rejects]}
-        return sort_table(pa.table(rows, schema=REJECT_SCHEMA), REJECT_KEYS)
-
-    def bootstrap_table(self) -> pa.Table:
-        src_names = np.array(sorted(self.sources, key=self.sources.get), dtype=object)
-        targets = np.array(self.config.compiled.target_names, dtype=object)
-        s, w, t = np.nonzero(self.cooc[..., 0])  # every unit row, all replicates (zeros kept)
-        nb = self.config.bootstrap
-        s, w, t = np.repeat(s, nb), np.repeat(w, nb), np.repeat(t, nb)
-        b = np.tile(np.arange(nb), len(s) // nb if nb else 0)
-        vals = self.rep[s, w, t, b]
-        cols = {"source": pa.array(src_names[s].tolist() if len(s) else [], pa.string()),
-                **self._window_cols(w),
-                "occupation": pa.array(targets[t].tolist() if len(t) else [], pa.string()),
-                "replicate": pa.array(b, pa.int32())}
-        for i, name in enumerate(("units", "female_only", "male_only")):
-            cols[name] = pa.array(vals[:, i], pa.int64())
-        return sort_table(pa.table(cols, schema=BOOT_SCHEMA), BOOT_KEYS)
-
-    def tables(self, shard: str) -> dict[str, pa.Table]:
-        out = {"cooccurrence": self.cooc_table(), "term_cooccurrence": self.term_table(),
-               "shards": self.shard_table(shard), "rejects": self.reject_table()}
-        if self.config.bootstrap:
-            out["bootstrap"] = self.bootstrap_table()
-        return out
-
-
-COOC_KEYS = ("source", "window_kind", "window_k", "occupation")
-TERM_KEYS = ("source", "window_kind", "window_k", "occupation", "gender", "term")
-SHARD_KEYS = ("shard", "source")
-REJECT_KEYS = ("shard", "line", "reason")
-BOOT_KEYS = ("source", "window_kind", "window_k", "occupation", "replicate")
-TABLE_KEYS = {"cooccurrence": COOC_KEYS, "term_cooccurrence": TERM_KEYS, "shards": SHARD_KEYS,
-              "rejects": REJECT_KEYS, "bootstrap": BOOT_KEYS}
-_SCHEMAS = {"cooccurrence": COOC_SCHEMA, "term_cooccurrence": TERM_SCHEMA,
-            "shards": SHARD_SCHEMA, "rejects": REJECT_SCHEMA, "bootstrap": BOOT_SCHEMA}
-_NO_BYTES = np.zeros(0, dtype=np.uint8)
-_NO_OFFSETS = np.zeros(1, dtype=np.int64)
-
-
-def sort_table(table: pa.Table, keys) -> pa.Table:
-    if table.num_rows == 0:
-        return table
-    return table.sort_by([(k, "ascending") for k in keys])
+        rs = self.rejects
+        return self._table(TB.REJECTS, {
+            "shard": [r.shard for r in rs], "line": [r.line for r in rs],
+            "reason": [r.reason for r in rs], "source": [r.source for r in rs],
+            "sample": [r.sample for r in rs]})
 
 
 def count_shard(shard: ShardRef, config: CountConfig, on_bytes=None) -> ShardCounter:
-    counter = ShardCounter(config)
+    counter = ShardCounter(config, shard=shard.url)
     keep = None
     for f in config.filters:  # attribute files are row-aligned with the shard (Dolma layout)
         m = f.mask(shard)
@@ -287,7 +385,13 @@ def count_shard(shard: ShardRef, config: CountConfig, on_bytes=None) -> ShardCou
     for item in read_shard(shard, config.batch_bytes, on_bytes=on_bytes):
         if keep is not None and isinstance(item, DocBatch):
             if item.rows.size and item.rows.max() >= len(keep):
-                raise ValueError(f"attribute files for {shard.rel} have fewer rows than the shard")
+                counter.rejects.append(Reject(
+                    shard.url, 0, f"attribute files of {config.filters[0].root} have "
+                    f"{len(keep)} rows, fewer than the shard; documents past row {len(keep)} "
+                    "were not counted"))
+                ok = item.rows < len(keep)
+                item = DocBatch(item.text.filter(ok), item.source.filter(ok), item.first_line,
+                                item.id.filter(ok), item.rows[ok])
             mask = keep[item.rows]
             counter.filtered_out += int((~mask).sum())
             item = DocBatch(item.text.filter(mask), item.source.filter(mask), item.first_line,
@@ -296,23 +400,44 @@ def count_shard(shard: ShardRef, config: CountConfig, on_bytes=None) -> ShardCou
     return counter
 
 
-def reduce_tables(name: str, parts: list[pa.Table]) -> pa.Table:
-    """Sum partial tables of one kind into the final table (deterministic, sorted)."""
-    schema = _SCHEMAS[name]
+# ---- reduction -------------------------------------------------------------------------------
+def reduce_tables(name: str, parts: list[pa.Table], contexts: int = 0) -> pa.Table:
+    """Combine partial tables of one kind into the final table (deterministic, sorted);
+    ``contexts`` is K of the contexts reservoir (bottom_k tables)."""
+    spec = TB.spec(name)
+    schema = spec.schema
     parts = [p.select(schema.names).cast(schema) for p in parts if p.num_rows]
     if not parts:
         return schema.empty_table()
+    if len(parts) == 1:  # a partial table is already reduced and sorted by its key
+        return parts[0]
     table = pa.concat_tables(parts)
-    keys = TABLE_KEYS[name]
-    if name in ("shards", "rejects"):
-        return sort_table(table, keys)
-    # window label is determined by (kind, k); group on all descriptive columns
-    group = [c for c in schema.names if pa.types.is_string(schema.field(c).type)
-             or c in ("window_k", "replicate")]
-    values = [c for c in schema.names if c not in group]
-    agg = table.group_by(group, use_threads=False).aggregate([(v, "sum") for v in values])
+    if spec.reduce == "concat":
+        return TB.sort_table(table, spec.key)
+    if spec.reduce == "bottom_k":
+        return bottom_k(table, spec, contexts)
+    keys = list(spec.key)
+    agg = table.group_by(keys, use_threads=False).aggregate([(v, "sum") for v in spec.values])
     agg = agg.rename_columns([c[:-4] if c.endswith("_sum") else c for c in agg.column_names])
-    return sort_table(agg.select(schema.names).cast(schema), keys)
+    return TB.sort_table(agg.select(schema.names).cast(schema), spec.key)
+
+
+def bottom_k(table: pa.Table, spec: TB.TableSpec, k: int) -> pa.Table:
+    """Keep, per reservoir key, the rows of smallest priority (ties broken by document)."""
+    order = list(spec.key) + ["doc_id", "shard", "row", "char_start"]
+    table = table.sort_by([(c, "ascending") for c in order])
+    if table.num_rows == 0:
+        return table
+    keycols = [table[c].to_numpy(zero_copy_only=False) for c in spec.key[:-1]]
+    new = np.ones(table.num_rows, dtype=bool)
+    same = np.ones(table.num_rows - 1, dtype=bool)
+    for col in keycols:
+        same &= col[1:] == col[:-1]
+    new[1:] = ~same
+    group = np.cumsum(new) - 1
+    first = np.nonzero(new)[0]
+    rank = np.arange(table.num_rows) - first[group]
+    return table.filter(pa.array(rank < k)).select(spec.schema.names).cast(spec.schema)
 
 
 def engine_versions() -> dict[str, str]:

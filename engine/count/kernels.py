@@ -1,25 +1,72 @@
-"""Numba kernels: UTF-8 bytes -> words -> lexicon mentions -> window counts, in one pass.
+"""Numba kernels: UTF-8 bytes -> words -> lexicon mentions -> units of every window, in one pass.
 
 Everything here works on integer arrays (Arrow buffers viewed as NumPy); no Python object is
-touched per word. ``count_batch`` is the one entry point; the small ``_`` helpers around it are
-pure functions the kernel calls.
+touched per word. Layers, each a small function the next one calls:
 
-Accumulator layout (all int64, updated in place):
-    cooc[src, window, target, stat]         stat: COOC_STATS below
-    terms[src, window, target, gterm, 2]    [occurrences in context, units whose context has it]
-    doc_stats[src, 3]                        [documents, utf8 bytes, words]
+    _scan_doc        bytes -> the document's lexicon-vocabulary words (``known`` rows)
+    _match           known words -> group mentions ``gm`` and target mentions ``om``
+                     (leftmost-longest over a trie of paths, case rules checked)
+    doc_mentions     the two above: what counting, tagging and classification share
+    window_ranges    the one definition of a window: for every target mention, the range of
+                     group mentions in its window and whether it starts a new unit
+    _collect/_add_unit   a unit -> the groups present per axis -> the accumulators
+    count_batch      all of it for a batch of documents (engine.count.counting calls it)
+
+Accumulators are open-addressing hash maps ``(keys int64[cap, 2], vals int64[cap, nv],
+used int64[1])`` keyed by (source id, packed key); their size follows the number of distinct
+output rows, not the number of sources x targets x groups. ``map_slot`` grows a map when it is
+half full and returns it, so every function that adds to a map returns the maps it was given.
+Packed keys: window index << 56 | target << 24 | x, with x a group column, an axis or a gender
+term (see engine.count.counting for the value layouts).
 """
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-COOC_STATS = ("units", "male_only", "female_only", "both", "male_terms", "female_terms")
-TERM_STATS = ("term_count", "units_with_term")
-DOC_STATS = ("documents", "bytes", "words")
-
+# ---- layouts and codes ---------------------------------------------------------------------
+# character classes (engine.lexicon.unicode)
 _PUNCT, _WORD, _SPACE = 0, 1, 2
-_KIND_FEMALE, _KIND_MALE = 0, 1
+# window kinds (engine.count.windows.Window.code)
+WK_SENTENCE, WK_PARAGRAPH, WK_DOCUMENT, WK_POSITIONAL = 0, 1, 2, 3
+# case rules (engine.lexicon.matcher) and the case bits of a matched span
+CASE_ANY, CASE_LOWER, CASE_CAPITALISED = 0, 1, 2
+CASE_BIT_INITIAL, CASE_BIT_UPPER = 1, 2
+# ASCII bytes the sentence rules look at
+_DOT, _BANG, _QUESTION, _HYPHEN_BYTE, _SPACE_BYTE, _NEWLINE = 46, 33, 63, 45, 32, 10
+
+# columns of the per-document scratch tables
+# known words:      [token index, vocabulary id, word position, sentence, paragraph, byte start, byte end]
+K_TOK, K_VID, K_WPOS, K_SENT, K_PARA, K_BS, K_BE = range(7)
+KNOWN_COLS = 7
+# group mentions:   [path, case bits, first position, last position, sentence, paragraph, byte start, byte end]
+G_PATH, G_BITS, G_FIRST, G_LAST, G_SENT, G_PARA, G_BS, G_BE = range(8)
+GM_COLS = 8
+# target mentions:  [target, first position, last position, sentence, paragraph, byte start, byte end]
+O_TARGET, O_FIRST, O_LAST, O_SENT, O_PARA, O_BS, O_BE = range(7)
+OM_COLS = 7
+
+# accumulator value layouts (B = bootstrap replicates)
+UNIT_UNITS = 0  # + B replicate unit counts from column 1
+AXIS_ANY, AXIS_MULTI = 0, 1
+GROUP_WITH, GROUP_ONLY, GROUP_MENTIONS = 0, 1, 2  # + B replicate `with` from 3, B `only` from 3+B
+TERM_COUNT, TERM_UNITS = 0, 1
+REPR_DOCUMENTS, REPR_MENTIONS = 0, 1
+REPR_LABEL, REPR_COLUMN, REPR_AXIS = 0, 1, 2  # kind << 56 in the representation map's key
+CTX_TARGET, CTX_GROUP, CTX_PAIR = 0, 1, 2  # kinds of contexts reservoir keys (first key word)
+SHIFT_WINDOW, SHIFT_TARGET = 56, 24
+MAX_WINDOWS, MAX_TARGETS, MAX_X = 1 << 7, 1 << 32, 1 << 24
+_I63 = np.int64(0x7FFFFFFFFFFFFFFF)
+
+CharArrays = namedtuple("CharArrays", ["cls", "lower", "expansions", "ascii_class"])
+WindowArrays = namedtuple("WindowArrays", ["kind", "k", "index"])
+Scratch = namedtuple("Scratch", [
+    "cnt_col", "seen_col", "touched_col", "seen_axis", "n_present", "touched_axis",
+    "cnt_gterm", "seen_gterm", "touched_gterm", "seen_label", "seen_target", "stamp",
+    "lo", "hi", "first"])
+
 # word hash: rotate-xor over the lowercased UTF-8 bytes (cheap, no multiply per byte), mixed
 # once per word to pick a slot; matches engine.lexicon.matcher.word_hash / slot_of
 _H0 = np.uint64(0x9E3779B97F4A7C15)
@@ -27,15 +74,27 @@ _R1 = np.uint64(5)
 _R2 = np.uint64(59)
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
 _S29 = np.uint64(29)
-
-# column layout of the per-document scratch tables
-# known words:       [token index, vocab id, word position, sentence, paragraph, byte start, byte end]
-# gender mentions:   [gender-term id, kind, first word, last word, sentence, paragraph]
-# target mentions:   [target id, first word, last word, sentence, paragraph, byte start, byte end]
-KNOWN_COLS = 7
-TARGET_COLS = 7
+_SM1 = np.uint64(0x9E3779B97F4A7C15)
+_SM2 = np.uint64(0xBF58476D1CE4E5B9)
+_SM3 = np.uint64(0x94D049BB133111EB)
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
 
 
+def char_arrays(tables) -> CharArrays:
+    """The kernels' view of engine.lexicon.unicode.CharTables (plus the ASCII fast-path table)."""
+    return CharArrays(tables.cls, tables.lower, tables.expansions,
+                      _ascii_class(tables.cls, tables.lower))
+
+
+def scratch(n_cols: int, n_axes: int, n_gterms: int, n_labels: int, n_targets: int) -> Scratch:
+    z = lambda n: np.zeros(max(int(n), 1), dtype=np.int64)  # noqa: E731
+    return Scratch(z(n_cols), z(n_cols), z(n_cols), z(n_axes), z(n_axes), z(n_axes),
+                   z(n_gterms), z(n_gterms), z(n_gterms), z(n_labels), z(n_targets), z(1),
+                   z(256), z(256), z(256))
+
+
+# ---- small helpers ---------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
 def _grow(a, need):
     if need <= a.shape[0]:
@@ -46,6 +105,16 @@ def _grow(a, need):
     b = np.empty((n, a.shape[1]), dtype=a.dtype)
     b[: a.shape[0]] = a
     return b
+
+
+@njit(cache=True, nogil=True)
+def _grow1(a, need):
+    if need <= a.shape[0]:
+        return a
+    n = a.shape[0] * 2
+    while n < need:
+        n *= 2
+    return np.zeros(n, dtype=a.dtype)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -91,50 +160,6 @@ def _decode(data, i):
 
 
 @njit(cache=True, nogil=True)
-def _same_word(data, ws, we, lower, expansions, vocab_bytes, a, b, enc):
-    """Exact check: does data[ws:we], lowercased and UTF-8 encoded, equal vocab_bytes[a:b]?"""
-    pos = a
-    i = ws
-    while i < we:
-        cp, n = _decode(data, i)
-        i += n
-        lc = lower[cp]
-        for q in range(3):
-            if lc >= 0:
-                if q > 0:
-                    break
-                c = np.int64(lc)
-            else:
-                c = np.int64(expansions[-lc - 1, q])
-                if c < 0:
-                    break
-            nb = _utf8_encode(c, enc)
-            if pos + nb > b:
-                return False
-            for r in range(nb):
-                if vocab_bytes[pos + r] != enc[r]:
-                    return False
-            pos += nb
-    return pos == b
-
-
-@njit(cache=True, nogil=True)
-def _lookup(h, data, ws, we, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off, enc):
-    """Vocabulary id of the word data[ws:we] (hash h of its lowercased bytes), or -1."""
-    mask = ht_id.shape[0] - 1
-    slot = _slot(h, mask)
-    while True:
-        vid = ht_id[slot]
-        if vid < 0:
-            return -1
-        if ht_hash[slot] == h:
-            if _same_word(data, ws, we, lower, expansions, vocab_bytes, vocab_off[vid],
-                          vocab_off[vid + 1], enc):
-                return vid
-        slot = (slot + 1) & mask
-
-
-@njit(cache=True, nogil=True)
 def _utf8_encode(c, out):
     """Write code point c as UTF-8 into out[0:4]; return the byte count."""
     if c < 0x80:
@@ -157,209 +182,47 @@ def _utf8_encode(c, out):
 
 
 @njit(cache=True, nogil=True)
-def _match(known, n_known, trie_next, trie_term, term_kind, term_target, term_gterm, gm, om):
-    """Leftmost-longest, non-overlapping match of lexicon forms over the known words.
-
-    A form matches consecutive tokens (token indices differ by one) on one line.
-    Returns (gm, n_gm, om, n_om), possibly reallocated.
-    """
-    n_gm = 0
-    n_om = 0
-    j = 0
-    while j < n_known:
-        node = 0
-        best_term = -1
-        best_end = -1
-        t = j
-        while t < n_known:
-            if t > j and (known[t, 0] != known[t - 1, 0] + 1 or known[t, 4] != known[t - 1, 4]):
-                break
-            nxt = trie_next[node, known[t, 1]]
-            if nxt < 0:
-                break
-            node = nxt
-            if trie_term[node] >= 0:
-                best_term = trie_term[node]
-                best_end = t
-            t += 1
-        if best_term < 0:
-            j += 1
-            continue
-        kind = term_kind[best_term]
-        if kind == 2:
-            om = _grow(om, n_om + 1)
-            om[n_om, 0] = term_target[best_term]
-            om[n_om, 1] = known[j, 2]
-            om[n_om, 2] = known[best_end, 2]
-            om[n_om, 3] = known[j, 3]
-            om[n_om, 4] = known[j, 4]
-            om[n_om, 5] = known[j, 5]
-            om[n_om, 6] = known[best_end, 6]
-            n_om += 1
-        else:
-            gm = _grow(gm, n_gm + 1)
-            gm[n_gm, 0] = term_gterm[best_term]
-            gm[n_gm, 1] = kind
-            gm[n_gm, 2] = known[j, 2]
-            gm[n_gm, 3] = known[best_end, 2]
-            gm[n_gm, 4] = known[j, 3]
-            gm[n_gm, 5] = known[j, 4]
-            n_gm += 1
-        j = best_end + 1
-    return gm, n_gm, om, n_om
-
-
-@njit(cache=True, nogil=True)
-def _add_unit(cooc, terms, s, w, t, gm, g_idx, n_g_idx, m, f, seen_g, stamp, rep, wts):
-    """Record one unit (target t, context holding gender mentions gm[g_idx[:n_g_idx]]).
-
-    With bootstrap replicates (rep.shape[3] = B > 0) the unit also counts wts[b] times in
-    replicate b: rep[s, w, t, b] = [units, female_only, male_only].
-    """
-    nb = rep.shape[3]
-    if nb > 0:
-        col = 1 if (f > 0 and m == 0) else (2 if (m > 0 and f == 0) else 0)
-        for b in range(nb):
-            wb = wts[b]
-            if wb:
-                rep[s, w, t, b, 0] += wb
-                if col:
-                    rep[s, w, t, b, col] += wb
-    cooc[s, w, t, 0] += 1
-    if m > 0 and f == 0:
-        cooc[s, w, t, 1] += 1
-    elif f > 0 and m == 0:
-        cooc[s, w, t, 2] += 1
-    elif f > 0 and m > 0:
-        cooc[s, w, t, 3] += 1
-    cooc[s, w, t, 4] += m
-    cooc[s, w, t, 5] += f
-    stamp[0] += 1
-    st = stamp[0]
-    for q in range(n_g_idx):
-        gt = gm[g_idx[q], 0]
-        terms[s, w, t, gt, 0] += 1
-        if seen_g[gt] != st:
-            seen_g[gt] = st
-            terms[s, w, t, gt, 1] += 1
-
-
-@njit(cache=True, nogil=True)
-def _count_contexts(om, n_om, o_col, gm, n_gm, g_col, s, w, cooc, terms, seen_t, seen_g, g_idx, stamp,
-                    rep, wts):
-    """Units of a context window: one per (context, target). o_col/g_col: key column, -1 = document."""
-    i = 0
-    g = 0
-    while i < n_om:
-        key = om[i, o_col] if o_col >= 0 else 0
-        j = i + 1
-        while j < n_om and (o_col < 0 or om[j, o_col] == key):
-            j += 1
-        if g_col >= 0:
-            while g < n_gm and gm[g, g_col] < key:
-                g += 1
-            g2 = g
-            while g2 < n_gm and gm[g2, g_col] == key:
-                g2 += 1
-        else:
-            g = 0
-            g2 = n_gm
-        m = 0
-        f = 0
-        n_g = 0
-        for q in range(g, g2):
-            if gm[q, 1] == _KIND_MALE:
-                m += 1
+def _same_word(data, ws, we, C, vocab_bytes, a, b, enc):
+    """Exact check: does data[ws:we], lowercased and UTF-8 encoded, equal vocab_bytes[a:b]?"""
+    pos = a
+    i = ws
+    while i < we:
+        cp, n = _decode(data, i)
+        i += n
+        lc = C.lower[cp]
+        for q in range(3):
+            if lc >= 0:
+                if q > 0:
+                    break
+                c = np.int64(lc)
             else:
-                f += 1
-            g_idx[n_g] = q
-            n_g += 1
-        stamp[0] += 1
-        ctx = stamp[0]
-        for q in range(i, j):
-            t = om[q, 0]
-            if seen_t[t] == ctx:
-                continue
-            seen_t[t] = ctx
-            _add_unit(cooc, terms, s, w, t, gm, g_idx, n_g, m, f, seen_g, stamp, rep, wts)
-        i = j
+                c = np.int64(C.expansions[-lc - 1, q])
+                if c < 0:
+                    break
+            nb = _utf8_encode(c, enc)
+            if pos + nb > b:
+                return False
+            for r in range(nb):
+                if vocab_bytes[pos + r] != enc[r]:
+                    return False
+            pos += nb
+    return pos == b
 
 
 @njit(cache=True, nogil=True)
-def _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g_idx, stamp, rep,
-                        wts):
-    """Units of ±k word windows: one per target mention, for every k in ks."""
-    if ks.shape[0] == 0:
-        return
-    kmax = ks.max()
-    lo = 0
-    for q in range(n_om):
-        t = om[q, 0]
-        ws = om[q, 1]
-        we = om[q, 2]
-        while lo < n_gm and gm[lo, 3] < ws - kmax:
-            lo += 1
-        for ki in range(ks.shape[0]):
-            k = ks[ki]
-            m = 0
-            f = 0
-            n_g = 0
-            hi = lo
-            while hi < n_gm and gm[hi, 2] <= we + k:
-                if gm[hi, 3] >= ws - k:
-                    if gm[hi, 1] == _KIND_MALE:
-                        m += 1
-                    else:
-                        f += 1
-                    g_idx[n_g] = hi
-                    n_g += 1
-                hi += 1
-            _add_unit(cooc, terms, s, k_win[ki], t, gm, g_idx, n_g, m, f, seen_g, stamp, rep, wts)
-
-
-_SM1 = np.uint64(0x9E3779B97F4A7C15)
-_SM2 = np.uint64(0xBF58476D1CE4E5B9)
-_SM3 = np.uint64(0x94D049BB133111EB)
-_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
-_FNV_PRIME = np.uint64(0x100000001B3)
-
-
-@njit(cache=True, nogil=True)
-def _splitmix64(x):
-    z = x + _SM1
-    z = (z ^ (z >> np.uint64(30))) * _SM2
-    z = (z ^ (z >> np.uint64(27))) * _SM3
-    return z ^ (z >> np.uint64(31))
-
-
-@njit(cache=True, nogil=True)
-def poisson_weights(id_data, start, end, poisson_cdf, out):
-    """Bootstrap weights of one document: out[b] ~ Poisson(1), drawn from a hash of the
-    document id bytes id_data[start:end] and the replicate b (engine.count.bootstrap documents it)."""
-    h = _FNV_OFFSET
-    for i in range(start, end):
-        h = (h ^ np.uint64(id_data[i])) * _FNV_PRIME
-    for b in range(out.shape[0]):
-        x = _splitmix64(h ^ (np.uint64(b + 1) * _SM1))
-        u = np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-        k = 0
-        while k < poisson_cdf.shape[0] and u >= poisson_cdf[k]:
-            k += 1
-        out[b] = k
-
-
-@njit(cache=True, nogil=True)
-def _record(known, n_known, tok, vid, wpos, sent, para, bstart, bend):
-    """Append a vocabulary word to ``known`` (rows past its end are counted, not written)."""
-    if n_known < known.shape[0]:
-        known[n_known, 0] = tok
-        known[n_known, 1] = vid
-        known[n_known, 2] = wpos
-        known[n_known, 3] = sent
-        known[n_known, 4] = para
-        known[n_known, 5] = bstart
-        known[n_known, 6] = bend
-    return n_known + 1
+def _lookup(h, data, ws, we, C, T, enc):
+    """Vocabulary id of the word data[ws:we] (hash h of its lowercased bytes), or -1."""
+    mask = T.ht_id.shape[0] - 1
+    slot = _slot(h, mask)
+    while True:
+        vid = T.ht_id[slot]
+        if vid < 0:
+            return -1
+        if T.ht_hash[slot] == h:
+            if _same_word(data, ws, we, C, T.vocab_bytes, T.vocab_off[vid], T.vocab_off[vid + 1],
+                          enc):
+                return vid
+        slot = (slot + 1) & mask
 
 
 @njit(cache=True, nogil=True)
@@ -375,17 +238,130 @@ def _ascii_class(cls, lower):
 
 
 @njit(cache=True, nogil=True)
-def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
-              is_abbrev, known, enc, subs, ascii_class):
+def _record(known, n_known, tok, vid, wpos, sent, para, bstart, bend):
+    """Append a vocabulary word to ``known`` (rows past its end are counted, not written)."""
+    if n_known < known.shape[0]:
+        known[n_known, K_TOK] = tok
+        known[n_known, K_VID] = vid
+        known[n_known, K_WPOS] = wpos
+        known[n_known, K_SENT] = sent
+        known[n_known, K_PARA] = para
+        known[n_known, K_BS] = bstart
+        known[n_known, K_BE] = bend
+    return n_known + 1
+
+
+# ---- bootstrap weights and hashes ------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _splitmix64(x):
+    z = x + _SM1
+    z = (z ^ (z >> np.uint64(30))) * _SM2
+    z = (z ^ (z >> np.uint64(27))) * _SM3
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def fnv1a(data, start, end):
+    h = _FNV_OFFSET
+    for i in range(start, end):
+        h = (h ^ np.uint64(data[i])) * _FNV_PRIME
+    return h
+
+
+@njit(cache=True, nogil=True)
+def poisson_weights(id_data, start, end, poisson_cdf, out):
+    """Bootstrap weights of one document: out[b] ~ Poisson(1), drawn from a hash of the
+    document id bytes id_data[start:end] and the replicate b (engine.count.bootstrap documents it)."""
+    h = fnv1a(id_data, start, end)
+    for b in range(out.shape[0]):
+        x = _splitmix64(h ^ (np.uint64(b + 1) * _SM1))
+        u = np.float64(x >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+        k = 0
+        while k < poisson_cdf.shape[0] and u >= poisson_cdf[k]:
+            k += 1
+        out[b] = k
+
+
+@njit(cache=True, nogil=True)
+def context_priority(doc_key, offset, kind, key):
+    """Priority of a mention in the contexts reservoir: 63 bits of a hash of (document key,
+    byte offset in the document, reservoir key); the smallest priorities are kept."""
+    x = _splitmix64(doc_key ^ (np.uint64(offset) * _SM1))
+    x = _splitmix64(x ^ (np.uint64(kind) * _SM2) ^ np.uint64(key))
+    return np.int64(x >> np.uint64(1))
+
+
+# ---- hash maps ---------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def new_map(cap, nv):
+    """An empty map with ``cap`` (a power of two) slots and ``nv`` int64 values per key."""
+    return (np.full((cap, 2), -1, dtype=np.int64), np.zeros((cap, max(nv, 1)), dtype=np.int64),
+            np.zeros(1, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mhash(a, b):
+    return _splitmix64(np.uint64(a) * _SM3 ^ np.uint64(b))
+
+
+@njit(cache=True, nogil=True)
+def _map_grow(m):
+    keys, vals, used = m
+    cap = keys.shape[0] * 2
+    mask = cap - 1
+    nk = np.full((cap, 2), -1, dtype=np.int64)
+    nv = np.zeros((cap, vals.shape[1]), dtype=np.int64)
+    for i in range(keys.shape[0]):
+        if keys[i, 0] >= 0:
+            j = np.int64(_mhash(keys[i, 0], keys[i, 1]) & np.uint64(mask))
+            while nk[j, 0] >= 0:
+                j = (j + 1) & mask
+            nk[j, 0] = keys[i, 0]
+            nk[j, 1] = keys[i, 1]
+            nv[j] = vals[i]
+    return (nk, nv, used)
+
+
+@njit(cache=True, nogil=True)
+def map_slot(m, a, b):
+    """(map, slot) of key (a, b), inserted with zero values when new; a >= 0."""
+    if 2 * (m[2][0] + 1) > m[0].shape[0]:
+        m = _map_grow(m)
+    keys = m[0]
+    mask = keys.shape[0] - 1
+    j = np.int64(_mhash(a, b) & np.uint64(mask))
+    while True:
+        k0 = keys[j, 0]
+        if k0 == a and keys[j, 1] == b:
+            return m, j
+        if k0 < 0:
+            keys[j, 0] = a
+            keys[j, 1] = b
+            m[2][0] += 1
+            return m, j
+        j = (j + 1) & mask
+
+
+# ---- tokenize ----------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _scan_doc(data, start, end, C, T, known, enc, subs):
     """Tokenize one document; write its lexicon-vocabulary words into ``known``.
 
-    ``ascii_class[b]`` is the lowercased byte when byte b is an ASCII word character, -1 when
-    it is ASCII punctuation, and 0 otherwise (whitespace, non-ASCII bytes).
+    ``C.ascii_class[b]`` is the lowercased byte when byte b is an ASCII word character, -1 when
+    it is ASCII punctuation, and 0 otherwise (whitespace, non-ASCII bytes). When the lexicon has
+    hyphenated forms (``T.hyphen_vid >= 0``) a punctuation token that is exactly "-" is recorded
+    too, with the hyphen pseudo-word's vocabulary id.
 
     Returns (number of known words, number of words). When the first number exceeds
     ``known.shape[0]`` the caller retries with a larger buffer (rows past the end are not
     written); keeping the buffer fixed here keeps this loop free of allocations.
     """
+    cls = C.cls
+    lower = C.lower
+    ascii_class = C.ascii_class
+    ht_id = T.ht_id
+    is_abbrev = T.is_abbrev
+    hyphen_vid = T.hyphen_vid
     mask = ht_id.shape[0] - 1
     n_known = 0
     state = 0  # 0 between tokens, 1 in a word, 2 in punctuation
@@ -395,6 +371,8 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
     p_term = False
     p_n = 0
     p_dot_first = False
+    p_hyphen_first = False
+    ps = start  # byte offset where the current punctuation token starts
     prev_abbrev = False
     tok = 0
     wpos = 0
@@ -423,7 +401,7 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                 else:  # lowercasing expands to several code points (e.g. U+0130)
                     pend_n = 0
                     for q in range(3):
-                        e = expansions[-lc - 1, q]
+                        e = C.expansions[-lc - 1, q]
                         if e >= 0:
                             subs[pend_n] = e
                             pend_n += 1
@@ -431,7 +409,7 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                     pend_i = 1
         elif i == end:
             ci = end
-            c = np.int64(32)
+            c = np.int64(_SPACE_BYTE)
             i += 1
         else:
             break
@@ -453,10 +431,10 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                     if i + 1 >= end:
                         break
                     p = data[i]
-                    if p == 32:
+                    if p == _SPACE_BYTE:
                         nxt = i + 1
                         punct = 0
-                    elif ascii_class[p] == -1 and i + 2 < end and data[i + 1] == 32:
+                    elif ascii_class[p] == -1 and i + 2 < end and data[i + 1] == _SPACE_BYTE:
                         nxt = i + 2
                         punct = np.int64(p)
                     else:
@@ -467,8 +445,7 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                     # the word data[ws:i] ends here
                     vid = ht_id[_slot(h, mask)]
                     if vid >= 0:
-                        vid = _lookup(h, data, ws, i, lower, expansions, ht_hash, ht_id,
-                                      vocab_bytes, vocab_off, enc)
+                        vid = _lookup(h, data, ws, i, C, T, enc)
                     prev_abbrev = False
                     if vid >= 0:
                         n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, i)
@@ -476,8 +453,12 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
                     wpos += 1
                     tok += 1
                     if punct != 0:  # a one-character punctuation token
-                        if (punct == 46 and not prev_abbrev) or punct == 33 or punct == 63:
+                        if (punct == _DOT and not prev_abbrev) or punct == _BANG \
+                                or punct == _QUESTION:
                             sent += 1
+                        elif punct == _HYPHEN_BYTE and hyphen_vid >= 0:
+                            n_known = _record(known, n_known, tok, hyphen_vid, wpos, sent, para,
+                                              i, i + 1)
                         prev_abbrev = False
                         tok += 1
                     ws = nxt
@@ -487,8 +468,7 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
             # the word data[ws:ci] ends here
             vid = ht_id[_slot(h, mask)]  # first probe inline: most words stop here
             if vid >= 0:
-                vid = _lookup(h, data, ws, ci, lower, expansions, ht_hash, ht_id, vocab_bytes,
-                              vocab_off, enc)
+                vid = _lookup(h, data, ws, ci, C, T, enc)
             prev_abbrev = False
             if vid >= 0:
                 n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, ci)
@@ -499,13 +479,15 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
         elif state == 2:
             if k == _PUNCT:
                 p_n += 1
-                if c == 46 or c == 33 or c == 63:
+                if c == _DOT or c == _BANG or c == _QUESTION:
                     p_term = True
                 continue
             # the punctuation token ends here: ., ! or ? ends the sentence, except a lone "."
             # right after an abbreviation word
             if p_term and not (p_n == 1 and p_dot_first and prev_abbrev):
                 sent += 1
+            elif p_n == 1 and p_hyphen_first and hyphen_vid >= 0:
+                n_known = _record(known, n_known, tok, hyphen_vid, wpos, sent, para, ps, ps + 1)
             prev_abbrev = False
             tok += 1
             state = 0
@@ -516,87 +498,507 @@ def _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_by
             h = _hash_cp(_H0, c)
         elif k == _PUNCT:
             state = 2
-            p_term = c == 46 or c == 33 or c == 63
+            p_term = c == _DOT or c == _BANG or c == _QUESTION
             p_n = 1
-            p_dot_first = c == 46
-        elif c == 10:  # newline: ends the sentence and the paragraph
+            p_dot_first = c == _DOT
+            p_hyphen_first = c == _HYPHEN_BYTE
+            ps = ci
+        elif c == _NEWLINE:  # newline: ends the sentence and the paragraph
             sent += 1
             para += 1
             prev_abbrev = False
     return n_known, wpos
 
 
+# ---- match -------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
-def doc_mentions(data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
-                 is_abbrev, trie_next, trie_term, term_kind, term_target, term_gterm, known, gm,
-                 om, enc, subs, ascii_class):
-    """Scan and match one document: (known, n_words, gm, n_gm, om, n_om), buffers regrown."""
+def _child(node_start, edge_key, edge_child, node, key):
+    """Child of a trie node along ``key`` (CSR rows sorted by key), or -1."""
+    lo = node_start[node]
+    hi = node_start[node + 1]
+    end = hi
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if edge_key[mid] < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    if lo < end and edge_key[lo] == key:
+        return edge_child[lo]
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def span_case_bits(data, bs, be, lower):
+    """Case bits of data[bs:be]: CASE_BIT_INITIAL when its first code point changes under
+    lowercasing, CASE_BIT_UPPER when any does."""
+    bits = 0
+    i = bs
+    first = True
+    while i < be:
+        cp, n = _decode(data, i)
+        i += n
+        if lower[cp] != cp:
+            bits |= CASE_BIT_UPPER
+            if first:
+                bits |= CASE_BIT_INITIAL
+        first = False
+    return bits
+
+
+@njit(cache=True, nogil=True, inline="always")
+def case_ok(rule, bits):
+    if rule == CASE_LOWER:
+        return (bits & CASE_BIT_UPPER) == 0
+    if rule == CASE_CAPITALISED:
+        return (bits & CASE_BIT_INITIAL) != 0
+    return True
+
+
+@njit(cache=True, nogil=True)
+def path_accepts(p, bits_known, bits, T):
+    """Does path p match text with these case bits? (bits_known False: no rule needs them.)"""
+    if T.path_target[p] >= 0:
+        return case_ok(T.path_case[p], bits)
+    for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
+        if case_ok(T.ent_case[e], bits):
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _needs_case(p, T):
+    if T.path_target[p] >= 0:
+        return T.path_case[p] != CASE_ANY
+    for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
+        if T.ent_case[e] != CASE_ANY:
+            return True
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _match(known, n_known, data, C, T, gm, om):
+    """Leftmost-longest, non-overlapping match of lexicon paths over the known words.
+
+    A path matches consecutive tokens (token indices differ by one) of one line, and only when
+    the matched text passes its case rule (for a group path: the rule of at least one entry).
+    Returns (gm, n_gm, om, n_om), possibly reallocated.
+    """
+    n_gm = 0
+    n_om = 0
+    j = 0
+    while j < n_known:
+        node = 0
+        best = -1
+        best_end = -1
+        best_bits = 0
+        t = j
+        while t < n_known:
+            if t > j and (known[t, K_TOK] != known[t - 1, K_TOK] + 1
+                          or known[t, K_PARA] != known[t - 1, K_PARA]):
+                break
+            node = _child(T.node_start, T.edge_vid, T.edge_child, node, known[t, K_VID])
+            if node < 0:
+                break
+            p = T.node_path[node]
+            if p >= 0:
+                bits = 0
+                if _needs_case(p, T):
+                    bits = span_case_bits(data, known[j, K_BS], known[t, K_BE], C.lower)
+                if path_accepts(p, True, bits, T):
+                    best = p
+                    best_end = t
+                    best_bits = bits
+            t += 1
+        if best < 0:
+            j += 1
+            continue
+        target = T.path_target[best]
+        if target >= 0:
+            om = _grow(om, n_om + 1)
+            om[n_om, O_TARGET] = target
+            om[n_om, O_FIRST] = known[j, K_WPOS]
+            om[n_om, O_LAST] = known[best_end, K_WPOS]
+            om[n_om, O_SENT] = known[j, K_SENT]
+            om[n_om, O_PARA] = known[j, K_PARA]
+            om[n_om, O_BS] = known[j, K_BS]
+            om[n_om, O_BE] = known[best_end, K_BE]
+            n_om += 1
+        else:
+            gm = _grow(gm, n_gm + 1)
+            gm[n_gm, G_PATH] = best
+            gm[n_gm, G_BITS] = best_bits
+            gm[n_gm, G_FIRST] = known[j, K_WPOS]
+            gm[n_gm, G_LAST] = known[best_end, K_WPOS]
+            gm[n_gm, G_SENT] = known[j, K_SENT]
+            gm[n_gm, G_PARA] = known[j, K_PARA]
+            gm[n_gm, G_BS] = known[j, K_BS]
+            gm[n_gm, G_BE] = known[best_end, K_BE]
+            n_gm += 1
+        j = best_end + 1
+    return gm, n_gm, om, n_om
+
+
+@njit(cache=True, nogil=True)
+def doc_mentions(data, start, end, C, T, known, gm, om, enc, subs):
+    """Scan and match one document: (known, n_words, gm, n_gm, om, n_om), buffers regrown.
+
+    The one place that turns text into mentions: counting, tagging and classification call it."""
     while True:
-        n_known, n_words = _scan_doc(data, start, end, cls, lower, expansions, ht_hash, ht_id,
-                                     vocab_bytes, vocab_off, is_abbrev, known, enc, subs,
-                                     ascii_class)
+        n_known, n_words = _scan_doc(data, start, end, C, T, known, enc, subs)
         if n_known <= known.shape[0]:
             break
         known = np.empty((2 * n_known, KNOWN_COLS), dtype=np.int64)
-    gm, n_gm, om, n_om = _match(known, n_known, trie_next, trie_term, term_kind, term_target,
-                                term_gterm, gm, om)
+    gm, n_gm, om, n_om = _match(known, n_known, data, C, T, gm, om)
     return known, n_words, gm, n_gm, om, n_om
 
 
+# ---- windows -----------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
-def count_batch(
-    data, offsets, doc_src,
-    cls, lower, expansions,
-    ht_hash, ht_id, vocab_bytes, vocab_off, is_abbrev,
-    trie_next, trie_term, term_kind, term_target, term_gterm,
-    w_sent, w_para, w_doc, ks, k_win,
-    cooc, terms, doc_stats,
-    id_data, id_offsets, poisson_cdf, rep,
-):
-    """Count every window for the documents data[offsets[i]:offsets[i+1]] (valid UTF-8).
+def window_ranges(kind, k, om, n_om, gm, n_gm, S):
+    """The window of every target mention q: group mentions gm[S.lo[q]:S.hi[q]] are in it, and
+    S.first[q] = 1 when q starts a unit.
 
-    doc_src[i] is the source index of document i; w_sent/w_para/w_doc are window indices
-    (-1 when not requested); ks/k_win are the word-window radii and their window indices.
-    With bootstrap (rep.shape[3] = B > 0), id_data/id_offsets are the document ids (Arrow
-    string buffers) that seed each document's replicate weights.
+    Context windows (sentence, paragraph, document): all group mentions of the mention's
+    context; a unit is one (context, target) pair, so only the first mention of a target in a
+    context starts one. Positional windows (k words or tokens): group mentions with a position
+    within k of the mention's first-to-last positions; every mention is a unit. Mentions are in
+    document order and never overlap, so each window is a contiguous range of ``gm``.
+    """
+    if kind == WK_POSITIONAL:
+        p = 0
+        for q in range(n_om):
+            ws = om[q, O_FIRST]
+            we = om[q, O_LAST]
+            while p < n_gm and gm[p, G_LAST] < ws - k:
+                p += 1
+            h = p
+            while h < n_gm and gm[h, G_FIRST] <= we + k:
+                h += 1
+            S.lo[q] = p
+            S.hi[q] = h
+            S.first[q] = 1
+        return
+    ocol = O_SENT if kind == WK_SENTENCE else O_PARA
+    gcol = G_SENT if kind == WK_SENTENCE else G_PARA
+    g = 0
+    g2 = 0
+    prev = -1
+    ctx = 0
+    for q in range(n_om):
+        key = 0 if kind == WK_DOCUMENT else om[q, ocol]
+        if q == 0 or key != prev:
+            S.stamp[0] += 1
+            ctx = S.stamp[0]
+            prev = key
+            if kind == WK_DOCUMENT:
+                g = 0
+                g2 = n_gm
+            else:
+                while g < n_gm and gm[g, gcol] < key:
+                    g += 1
+                g2 = g
+                while g2 < n_gm and gm[g2, gcol] == key:
+                    g2 += 1
+        S.lo[q] = g
+        S.hi[q] = g2
+        t = om[q, O_TARGET]
+        if S.seen_target[t] != ctx:
+            S.seen_target[t] = ctx
+            S.first[q] = 1
+        else:
+            S.first[q] = 0
+
+
+@njit(cache=True, nogil=True)
+def _collect(lo, hi, gm, T, S):
+    """The groups present in gm[lo:hi] (entries passing their case rule): fills S.touched_col
+    (with S.cnt_col mentions each), S.touched_axis (with S.n_present groups each) and
+    S.touched_gterm (with S.cnt_gterm). Returns (n_cols, n_axes, n_gterms) touched."""
+    S.stamp[0] += 1
+    st = S.stamp[0]
+    n_tc = 0
+    n_ta = 0
+    n_tg = 0
+    for q in range(lo, hi):
+        p = gm[q, G_PATH]
+        bits = gm[q, G_BITS]
+        for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
+            if not case_ok(T.ent_case[e], bits):
+                continue
+            c = T.ent_col[e]
+            if S.seen_col[c] != st:
+                S.seen_col[c] = st
+                S.cnt_col[c] = 0
+                S.touched_col[n_tc] = c
+                n_tc += 1
+                a = T.col_axis[c]
+                if S.seen_axis[a] != st:
+                    S.seen_axis[a] = st
+                    S.n_present[a] = 0
+                    S.touched_axis[n_ta] = a
+                    n_ta += 1
+                S.n_present[a] += 1
+            S.cnt_col[c] += 1
+            g = T.label_gterm[T.ent_label[e]]
+            if g >= 0:
+                if S.seen_gterm[g] != st:
+                    S.seen_gterm[g] = st
+                    S.cnt_gterm[g] = 0
+                    S.touched_gterm[n_tg] = g
+                    n_tg += 1
+                S.cnt_gterm[g] += 1
+    return n_tc, n_ta, n_tg
+
+
+@njit(cache=True, nogil=True)
+def _add_unit(maps, s, w, t, n_tc, n_ta, n_tg, T, S, wts):
+    """Add one unit (source s, window w, target t) whose groups _collect found."""
+    m_unit, m_axis, m_group, m_term = maps
+    nb = wts.shape[0]
+    base = (np.int64(w) << SHIFT_WINDOW) | (np.int64(t) << SHIFT_TARGET)
+    m_unit, j = map_slot(m_unit, s, base)
+    v = m_unit[1]
+    v[j, UNIT_UNITS] += 1
+    for b in range(nb):
+        v[j, 1 + b] += wts[b]
+    for i in range(n_ta):
+        a = S.touched_axis[i]
+        m_axis, j = map_slot(m_axis, s, base | a)
+        m_axis[1][j, AXIS_ANY] += 1
+        if S.n_present[a] >= 2:
+            m_axis[1][j, AXIS_MULTI] += 1
+    for i in range(n_tc):
+        c = S.touched_col[i]
+        only = S.n_present[T.col_axis[c]] == 1
+        m_group, j = map_slot(m_group, s, base | c)
+        v = m_group[1]
+        v[j, GROUP_WITH] += 1
+        if only:
+            v[j, GROUP_ONLY] += 1
+        v[j, GROUP_MENTIONS] += S.cnt_col[c]
+        for b in range(nb):
+            v[j, 3 + b] += wts[b]
+            if only:
+                v[j, 3 + nb + b] += wts[b]
+    for i in range(n_tg):
+        g = S.touched_gterm[i]
+        m_term, j = map_slot(m_term, s, base | g)
+        m_term[1][j, TERM_COUNT] += S.cnt_gterm[g]
+        m_term[1][j, TERM_UNITS] += 1
+    return (m_unit, m_axis, m_group, m_term)
+
+
+@njit(cache=True, nogil=True)
+def _offer(m_ctx, kind, key, prio, batch_no, d, bs, be, K):
+    """Offer a mention to the bottom-K reservoir of (kind, key)."""
+    m_ctx, j = map_slot(m_ctx, kind, key)
+    v = m_ctx[1]
+    n = v[j, 0]
+    if n < K:
+        r = n
+        v[j, 0] = n + 1
+    else:
+        r = 0
+        for x in range(1, K):
+            if v[j, 1 + x] > v[j, 1 + r]:
+                r = x
+        if prio >= v[j, 1 + r]:
+            return m_ctx
+    v[j, 1 + r] = prio
+    v[j, 1 + K + r] = batch_no
+    v[j, 1 + 2 * K + r] = d
+    v[j, 1 + 3 * K + r] = bs
+    v[j, 1 + 4 * K + r] = be
+    return m_ctx
+
+
+@njit(cache=True, nogil=True)
+def count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, positional_only):
+    """Every unit of every window of W for one document's mentions (word or token positions).
+    S.lo/hi/first must hold n_om entries (ensure_scratch)."""
+    for wi in range(W.kind.shape[0]):
+        kind = W.kind[wi]
+        if positional_only and kind != WK_POSITIONAL:
+            continue
+        window_ranges(kind, W.k[wi], om, n_om, gm, n_gm, S)
+        for q in range(n_om):
+            if S.first[q] == 0:
+                continue
+            n_tc, n_ta, n_tg = _collect(S.lo[q], S.hi[q], gm, T, S)
+            maps = _add_unit(maps, s, W.index[wi], om[q, O_TARGET], n_tc, n_ta, n_tg, T, S, wts)
+    return maps
+
+
+@njit(cache=True, nogil=True)
+def ensure_scratch(S, n):
+    """S with lo/hi/first of at least n entries (a new tuple when they had to grow)."""
+    if S.lo.shape[0] >= n:
+        return S
+    m = max(n, 2 * S.lo.shape[0])
+    return Scratch(S.cnt_col, S.seen_col, S.touched_col, S.seen_axis, S.n_present,
+                   S.touched_axis, S.cnt_gterm, S.seen_gterm, S.touched_gterm, S.seen_label,
+                   S.seen_target, S.stamp, np.zeros(m, dtype=np.int64),
+                   np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _add_representation(m_repr, s, gm, n_gm, T, S):
+    """Documents and mentions of every label, group column and axis in one document."""
+    S.stamp[0] += 1
+    st = S.stamp[0]
+    for q in range(n_gm):
+        p = gm[q, G_PATH]
+        bits = gm[q, G_BITS]
+        for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
+            if not case_ok(T.ent_case[e], bits):
+                continue
+            lab = T.ent_label[e]
+            c = T.ent_col[e]
+            a = T.col_axis[c]
+            m_repr, j = map_slot(m_repr, s, (np.int64(REPR_LABEL) << SHIFT_WINDOW) | lab)
+            m_repr[1][j, REPR_MENTIONS] += 1
+            if S.seen_label[lab] != st:
+                S.seen_label[lab] = st
+                m_repr[1][j, REPR_DOCUMENTS] += 1
+            m_repr, j = map_slot(m_repr, s, (np.int64(REPR_COLUMN) << SHIFT_WINDOW) | c)
+            m_repr[1][j, REPR_MENTIONS] += 1
+            if S.seen_col[c] != st:
+                S.seen_col[c] = st
+                m_repr[1][j, REPR_DOCUMENTS] += 1
+            m_repr, j = map_slot(m_repr, s, (np.int64(REPR_AXIS) << SHIFT_WINDOW) | a)
+            m_repr[1][j, REPR_MENTIONS] += 1
+            if S.seen_axis[a] != st:
+                S.seen_axis[a] = st
+                m_repr[1][j, REPR_DOCUMENTS] += 1
+    return m_repr
+
+
+@njit(cache=True, nogil=True)
+def _offer_contexts(m_ctx, doc_key, d, start, om, n_om, gm, n_gm, T, S, W, ctx_w, K,
+                    batch_no):
+    """Offer every target mention, group mention and (ctx_w window) target x group unit of one
+    document to the contexts reservoirs."""
+    for q in range(n_om):
+        t = om[q, O_TARGET]
+        prio = context_priority(doc_key, om[q, O_BS] - start, CTX_TARGET, t)
+        m_ctx = _offer(m_ctx, CTX_TARGET, t, prio, batch_no, d, om[q, O_BS], om[q, O_BE], K)
+    for q in range(n_gm):
+        p = gm[q, G_PATH]
+        bits = gm[q, G_BITS]
+        for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
+            if case_ok(T.ent_case[e], bits):
+                c = T.ent_col[e]
+                prio = context_priority(doc_key, gm[q, G_BS] - start, CTX_GROUP, c)
+                m_ctx = _offer(m_ctx, CTX_GROUP, c, prio, batch_no, d, gm[q, G_BS], gm[q, G_BE],
+                               K)
+    if ctx_w >= 0 and n_gm > 0:
+        window_ranges(W.kind[ctx_w], W.k[ctx_w], om, n_om, gm, n_gm, S)
+        for q in range(n_om):
+            if S.first[q] == 0 or S.lo[q] == S.hi[q]:
+                continue
+            n_tc, _, _ = _collect(S.lo[q], S.hi[q], gm, T, S)
+            t = om[q, O_TARGET]
+            for i in range(n_tc):
+                key = (np.int64(t) << SHIFT_TARGET) | S.touched_col[i]
+                prio = context_priority(doc_key, om[q, O_BS] - start, CTX_PAIR, key)
+                m_ctx = _offer(m_ctx, CTX_PAIR, key, prio, batch_no, d, om[q, O_BS],
+                               om[q, O_BE], K)
+    return m_ctx
+
+
+@njit(cache=True, nogil=True)
+def count_batch(data, offsets, doc_src, id_data, id_offsets, C, T, W, maps, m_repr, m_ctx,
+                doc_stats, poisson_cdf, n_boot, K, ctx_w, batch_no, S):
+    """Count every word-position window of W for the documents data[offsets[d]:offsets[d+1]].
+
+    doc_src[d] is the source index of document d; id_data/id_offsets the document ids (Arrow
+    string buffers), which seed the bootstrap weights (n_boot replicates) and the contexts
+    priorities (K per reservoir key, 0 = off; pairs sampled in window ctx_w). Returns the
+    (possibly regrown) maps, representation map, contexts map and scratch.
     """
     n_docs = offsets.shape[0] - 1
     known = np.empty((4096, KNOWN_COLS), dtype=np.int64)
-    gm = np.empty((256, 6), dtype=np.int64)
-    om = np.empty((256, TARGET_COLS), dtype=np.int64)
-    g_idx = np.empty(256, dtype=np.int64)
+    gm = np.empty((256, GM_COLS), dtype=np.int64)
+    om = np.empty((256, OM_COLS), dtype=np.int64)
     enc = np.empty(4, dtype=np.uint8)
     subs = np.empty(3, dtype=np.int64)
-    seen_t = np.zeros(cooc.shape[2], dtype=np.int64)
-    seen_g = np.zeros(max(terms.shape[3], 1), dtype=np.int64)
-    stamp = np.zeros(1, dtype=np.int64)
-    ascii_class = _ascii_class(cls, lower)
-    wts = np.zeros(rep.shape[3], dtype=np.int64)
+    wts = np.zeros(n_boot, dtype=np.int64)
     for d in range(n_docs):
         start = offsets[d]
         end = offsets[d + 1]
         s = doc_src[d]
-        known, n_words, gm, n_gm, om, n_om = doc_mentions(
-            data, start, end, cls, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off,
-            is_abbrev, trie_next, trie_term, term_kind, term_target, term_gterm, known, gm, om,
-            enc, subs, ascii_class)
+        known, n_words, gm, n_gm, om, n_om = doc_mentions(data, start, end, C, T, known, gm, om,
+                                                          enc, subs)
         doc_stats[s, 0] += 1
         doc_stats[s, 1] += end - start
         doc_stats[s, 2] += n_words
+        if n_gm > 0:
+            m_repr = _add_representation(m_repr, s, gm, n_gm, T, S)
+        if n_om == 0 and (K == 0 or n_gm == 0):
+            continue
+        S = ensure_scratch(S, n_om)
+        if K > 0:
+            if id_offsets[d + 1] > id_offsets[d]:
+                doc_key = fnv1a(id_data, id_offsets[d], id_offsets[d + 1])
+            else:
+                doc_key = fnv1a(data, start, end) ^ _SM2
+            m_ctx = _offer_contexts(m_ctx, doc_key, d, start, om, n_om, gm, n_gm, T, S, W, ctx_w,
+                                    K, batch_no)
         if n_om == 0:
             continue
-        if g_idx.shape[0] < n_gm:
-            g_idx = np.empty(n_gm * 2, dtype=np.int64)
-        if wts.shape[0] > 0:
+        if n_boot > 0:
             poisson_weights(id_data, id_offsets[d], id_offsets[d + 1], poisson_cdf, wts)
-        if w_sent >= 0:
-            _count_contexts(om, n_om, 3, gm, n_gm, 4, s, w_sent, cooc, terms, seen_t, seen_g, g_idx,
-                            stamp, rep, wts)
-        if w_para >= 0:
-            _count_contexts(om, n_om, 4, gm, n_gm, 5, s, w_para, cooc, terms, seen_t, seen_g, g_idx,
-                            stamp, rep, wts)
-        if w_doc >= 0:
-            _count_contexts(om, n_om, -1, gm, n_gm, -1, s, w_doc, cooc, terms, seen_t, seen_g,
-                            g_idx, stamp, rep, wts)
-        _count_word_windows(om, n_om, gm, n_gm, ks, k_win, s, cooc, terms, seen_g, g_idx, stamp,
-                            rep, wts)
+        maps = count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, False)
+    return maps, m_repr, m_ctx, S
+
+
+@njit(cache=True, nogil=True)
+def group_counts_batch(data, offsets, C, T, out):
+    """out[d, c] += mentions of group column c in text d (entries passing their case rule)."""
+    known = np.empty((1024, KNOWN_COLS), dtype=np.int64)
+    gm = np.empty((64, GM_COLS), dtype=np.int64)
+    om = np.empty((64, OM_COLS), dtype=np.int64)
+    enc = np.empty(4, dtype=np.uint8)
+    subs = np.empty(3, dtype=np.int64)
+    for d in range(offsets.shape[0] - 1):
+        known, _, gm, n_gm, om, n_om = doc_mentions(data, offsets[d], offsets[d + 1], C, T, known,
+                                                    gm, om, enc, subs)
+        for q in range(n_gm):
+            p = gm[q, G_PATH]
+            for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
+                if case_ok(T.ent_case[e], gm[q, G_BITS]):
+                    out[d, T.ent_col[e]] += 1
+
+
+@njit(cache=True, nogil=True)
+def map_lookup(m, a, b):
+    """Slots of the keys (a[i], b[i]) in map m, -1 where absent (no insertion)."""
+    keys = m[0]
+    mask = keys.shape[0] - 1
+    out = np.full(a.shape[0], -1, dtype=np.int64)
+    for i in range(a.shape[0]):
+        j = np.int64(_mhash(a[i], b[i]) & np.uint64(mask))
+        while True:
+            k0 = keys[j, 0]
+            if k0 < 0:
+                break
+            if k0 == a[i] and keys[j, 1] == b[i]:
+                out[i] = j
+                break
+            j = (j + 1) & mask
+    return out
+
+
+@njit(cache=True, nogil=True)
+def scratch_kernel(T):
+    """A Scratch sized for the match tables T (inside numba)."""
+    nc = max(T.n_cols, 1)
+    na = max(T.n_axes, 1)
+    ng = max(T.n_gterms, 1)
+    return Scratch(np.zeros(nc, np.int64), np.zeros(nc, np.int64), np.zeros(nc, np.int64),
+                   np.zeros(na, np.int64), np.zeros(na, np.int64), np.zeros(na, np.int64),
+                   np.zeros(ng, np.int64), np.zeros(ng, np.int64), np.zeros(ng, np.int64),
+                   np.zeros(max(T.n_labels, 1), np.int64), np.zeros(max(T.n_targets, 1), np.int64),
+                   np.zeros(1, np.int64), np.zeros(256, np.int64), np.zeros(256, np.int64),
+                   np.zeros(256, np.int64))

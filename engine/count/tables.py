@@ -36,7 +36,7 @@ import pyarrow as pa
 
 FORMAT = "tracebias-counts/2"  # bumped from /1: window -> window_label, both -> female_and_male
 
-WINDOW_KEYS = ("window_label", "window_kind", "window_k")
+WINDOW_KEYS = ("window_kind", "window_k", "window_label")  # sort: sentence.., words:5 < words:10
 _WINDOW_FIELDS = [
     pa.field("window_label", pa.string(), nullable=False),
     pa.field("window_kind", pa.string(), nullable=False),
@@ -135,7 +135,8 @@ CONTEXTS = TableSpec(
     pa.schema([_s("key_kind"), _s("target"), _s("axis"), _s("group_name"),
                pa.field("priority", pa.uint64(), nullable=False),
                _s("doc_id"), _s("source"), _s("shard"),
-               _i("row"), _i("char_start"), _i("char_end"), _s("matched"), _s("snippet")]),
+               _i("row"), _i("char_start"), _i("char_end"),
+               _s("left_context"), _s("matched"), _s("right_context")]),
     ("key_kind", "target", "axis", "group_name", "priority"), "bottom_k", "audit",
     "a deterministic sample of mentions in context (keyword in context) per target, group and "
     "target x group pair, for auditing homonyms without a second pass")

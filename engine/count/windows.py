@@ -33,6 +33,15 @@ class Window:
             raise ValueError(f"unknown window kind {self.kind!r}")
 
     @property
+    def code(self) -> int:
+        """The kernels' window kind (engine.count.kernels.WK_*): words and tokens are positional."""
+        return {"sentence": 0, "paragraph": 1, "document": 2}.get(self.kind, 3)
+
+    @property
+    def positional(self) -> bool:
+        return self.kind in ("words", "tokens")
+
+    @property
     def label(self) -> str:
         return self.kind if self.k is None else f"{self.kind}:{self.k}"
 

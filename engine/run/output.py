@@ -1,69 +1,66 @@
-"""Output layout, Parquet schemas, atomic writes and the run manifest.
+"""The output directory: layout, atomic writes, per-shard partial files, the run lock.
 
 An output directory (any fsspec URL) holds::
 
-    manifest.json                  what was counted, how, with which versions; written last
-    cooccurrence.parquet           per (source, window, occupation): units and gender contexts
-    term_cooccurrence.parquet      per (source, window, occupation, gender term)
-    shards.parquet                 per (shard, source): documents, bytes, words, rejects
-    rejects.parquet                every rejected line: shard, line, reason, raw sample
-    bootstrap.parquet              with --bootstrap B: replicate counts per (source, window,
-                                   occupation, replicate)
-    partials/<shard key>/          the same four tables for one shard, plus _SUCCESS.json
+    manifest.json          what was counted, how, with which versions, and every final table
+                           with its rows and bytes; removed first and written last by a run
+    lexicon.json           the lexicon counted with (canonical tracebias-lexicon/2 JSON)
+    <table>.parquet        the final tables (engine/count/tables.py; docs/data-format.md)
+    partials/<key>.<fingerprint>.<stamp>.parquet
+                           one file per counted shard holding all its tables (rows tagged by
+                           ``table_name``); its name is the done-marker: the shard key, the
+                           configuration's fingerprint and the shard's identity stamp (size,
+                           modification time, version). One listing of partials/ tells which
+                           shards are done; a shard that changed, or a count with another
+                           configuration, looks for another name.
+    .tracebias.lock        held while a run writes into the directory
 
-Every file is written to a temporary name and renamed into place, and a shard's _SUCCESS.json
-marker is written after its tables, so a crash never leaves a file that reads as complete.
-The schema is documented in docs/data-format.md.
+Every file is written to a temporary name and renamed into place, so a crash never leaves a
+file that reads as complete. Parquet is read through a pyarrow filesystem (the native one for
+local paths), never through a Python file object on a thread pool: that combination can abort
+the interpreter at exit.
 """
 from __future__ import annotations
 
 import io
 import json
+import os
+import platform
+import time
 import uuid
+from contextlib import contextmanager
 
 import fsspec
+import numpy as np
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-_WINDOW_FIELDS = [
-    pa.field("window", pa.string(), nullable=False),
-    pa.field("window_kind", pa.string(), nullable=False),
-    pa.field("window_k", pa.int32()),
-]
-COOC_SCHEMA = pa.schema(
-    [pa.field("source", pa.string(), nullable=False), *_WINDOW_FIELDS,
-     pa.field("occupation", pa.string(), nullable=False)]
-    + [pa.field(n, pa.int64(), nullable=False)
-       for n in ("units", "male_only", "female_only", "both", "male_terms", "female_terms")]
-)
-TERM_SCHEMA = pa.schema(
-    [pa.field("source", pa.string(), nullable=False), *_WINDOW_FIELDS,
-     pa.field("occupation", pa.string(), nullable=False),
-     pa.field("gender", pa.string(), nullable=False),
-     pa.field("term", pa.string(), nullable=False),
-     pa.field("term_count", pa.int64(), nullable=False),
-     pa.field("units_with_term", pa.int64(), nullable=False)]
-)
-SHARD_SCHEMA = pa.schema(
-    [pa.field("shard", pa.string(), nullable=False), pa.field("source", pa.string(), nullable=False)]
-    + [pa.field(n, pa.int64(), nullable=False) for n in ("documents", "bytes", "words", "rejects")]
-)
-REJECT_SCHEMA = pa.schema([
-    pa.field("shard", pa.string(), nullable=False),
-    pa.field("line", pa.int64(), nullable=False),
-    pa.field("reason", pa.string(), nullable=False),
-    pa.field("source", pa.string(), nullable=False),
-    pa.field("sample", pa.binary(), nullable=False),
-])
-BOOT_SCHEMA = pa.schema(
-    [pa.field("source", pa.string(), nullable=False), *_WINDOW_FIELDS,
-     pa.field("occupation", pa.string(), nullable=False),
-     pa.field("replicate", pa.int32(), nullable=False)]
-    + [pa.field(n, pa.int64(), nullable=False) for n in ("units", "female_only", "male_only")]
-)
-TABLES = ("cooccurrence", "term_cooccurrence", "shards", "rejects")
-BOOTSTRAP_TABLE = "bootstrap"
-MARKER = "_SUCCESS.json"
+from engine.count import tables as TB
+
+MANIFEST = "manifest.json"
+LEXICON_FILE = "lexicon.json"
+LOCK = ".tracebias.lock"
+PARTIALS = "partials"
+PARTIAL_META = b"tracebias.partial"
+TABLE_NAME = "table_name"
+
+
+class OutputError(RuntimeError):
+    """An output directory that cannot be used (locked, unreadable, inconsistent)."""
+
+
+def _union_schema() -> pa.Schema:
+    fields: dict[str, pa.Field] = {TABLE_NAME: pa.field(TABLE_NAME, pa.string())}
+    for t in TB.TABLES:
+        for f in t.schema:
+            if f.name in fields and fields[f.name].type != f.type:
+                raise TypeError(f"column {f.name} has two types across tables")
+            fields.setdefault(f.name, f.with_nullable(True))
+    return pa.schema(list(fields.values()))
+
+
+PARTIAL_SCHEMA = _union_schema()
 
 
 class OutputDir:
@@ -72,6 +69,10 @@ class OutputDir:
     def __init__(self, url: str):
         self.url = url.rstrip("/")
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        self.local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple)
+                                else (self.fs.protocol,))
+        self.pafs = pafs.LocalFileSystem() if self.local else \
+            pafs.PyFileSystem(pafs.FSSpecHandler(self.fs))
 
     def path(self, *parts: str) -> str:
         return "/".join([self.root, *parts])
@@ -84,21 +85,27 @@ class OutputDir:
         parent = final.rsplit("/", 1)[0]
         self.fs.makedirs(parent, exist_ok=True)
         tmp = f"{parent}/.tmp-{uuid.uuid4().hex}-{final.rsplit('/', 1)[1]}"
-        with self.fs.open(tmp, "wb") as f:
-            f.write(data)
-        self.fs.mv(tmp, final)
+        try:
+            with self.fs.open(tmp, "wb") as f:
+                f.write(data)
+            self.fs.mv(tmp, final)
+        finally:
+            if self.fs.exists(tmp):
+                self.fs.rm(tmp)
 
-    def write_table(self, table: pa.Table, *rel: str) -> None:
+    def write_table(self, table: pa.Table, *rel: str) -> int:
         buf = io.BytesIO()
         pq.write_table(table, buf, compression="zstd", use_dictionary=True)
-        self._atomic_write(rel, buf.getvalue())
+        data = buf.getvalue()
+        self._atomic_write(rel, data)
+        return len(data)
 
     def read_table(self, *rel: str) -> pa.Table:
-        with self.fs.open(self.path(*rel), "rb") as f:
-            return pq.read_table(f)
+        return read_parquet(self.pafs, self.path(*rel))
 
     def write_json(self, obj, *rel: str) -> None:
-        self._atomic_write(rel, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+        self._atomic_write(rel, (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
+                                 + "\n").encode())
 
     def read_json(self, *rel: str):
         with self.fs.open(self.path(*rel), "rb") as f:
@@ -108,3 +115,127 @@ class OutputDir:
         p = self.path(*rel)
         if self.fs.exists(p):
             self.fs.rm(p, recursive=True)
+
+    def size(self, *rel: str) -> int:
+        return int(self.fs.size(self.path(*rel)))
+
+    # ---- partial files ---------------------------------------------------------------------
+    @staticmethod
+    def partial_name(shard_key: str, fingerprint: str, stamp: str) -> str:
+        return f"{shard_key}.{fingerprint}.{stamp}.parquet"
+
+    def list_partials(self) -> set[str]:
+        """File names under partials/ (one listing call)."""
+        p = self.path(PARTIALS)
+        try:
+            return {x.rsplit("/", 1)[-1] for x in self.fs.find(p)}
+        except FileNotFoundError:
+            return set()
+
+    def write_partial(self, name: str, tables: dict[str, pa.Table], marker: dict) -> None:
+        """All tables of one shard in one Parquet file: one column set (the union of the
+        tables' columns, rows tagged by ``table_name``), each table in its own row groups, the
+        marker and each table's row groups in the file's metadata. Reading a table back reads
+        only its row groups and its columns."""
+        longest = max((t.num_rows for t in tables.values()), default=0)
+        nulls = {}  # one all-null array per type, sliced for every table that lacks the column
+        groups, index = {}, 0
+        meta = {**marker}
+        buf = io.BytesIO()
+        with pq.ParquetWriter(buf, PARTIAL_SCHEMA, compression="zstd") as w:
+            for tname, t in tables.items():
+                cols = []
+                for f in PARTIAL_SCHEMA:
+                    if f.name == TABLE_NAME:
+                        cols.append(pa.DictionaryArray.from_arrays(
+                            pa.array(np.zeros(t.num_rows, np.int8)), [tname]).cast(pa.string()))
+                    elif f.name in t.column_names:
+                        cols.append(t[f.name])
+                    else:
+                        if f.type not in nulls:
+                            nulls[f.type] = pa.nulls(longest, f.type)
+                        cols.append(nulls[f.type].slice(0, t.num_rows))
+                part = pa.table(cols, schema=PARTIAL_SCHEMA)
+                before = index
+                if part.num_rows:
+                    w.write_table(part, row_group_size=max(1, part.num_rows))
+                    index += 1
+                groups[tname] = list(range(before, index))
+            meta["tables"] = groups
+            w.add_key_value_metadata({PARTIAL_META: json.dumps(meta)})
+        self._atomic_write((PARTIALS, name), buf.getvalue())
+
+    def read_partial(self, name: str) -> tuple[dict, dict[str, pa.Table]]:
+        with self.pafs.open_input_file(self.path(PARTIALS, name)) as f:
+            pf = pq.ParquetFile(f, pre_buffer=False)
+            marker = json.loads(pf.metadata.metadata[PARTIAL_META])
+            out = {}
+            for tname, groups in marker.pop("tables").items():
+                spec = TB.spec(tname)
+                t = pf.read_row_groups(groups, columns=spec.schema.names, use_threads=False) \
+                    if groups else spec.empty()
+                out[tname] = t.select(spec.schema.names).cast(spec.schema)
+        return marker, out
+
+    def remove_partials_of(self, shard_key: str, keep: str | None = None) -> None:
+        for name in self.list_partials():
+            if name.startswith(shard_key + ".") and name != keep:
+                self.remove(PARTIALS, name)
+
+    # ---- the lock ----------------------------------------------------------------------------
+    @contextmanager
+    def lock(self, command: str = "count"):
+        """Hold the directory's lock; a second run into it fails at once with a clear message."""
+        info = {"pid": os.getpid(), "host": platform.node(), "command": command,
+                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        path = self.path(LOCK)
+        self.fs.makedirs(self.root, exist_ok=True)
+        while True:
+            try:
+                if self.local:
+                    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                    with os.fdopen(fd, "w") as f:
+                        json.dump(info, f)
+                else:
+                    if self.fs.exists(path):
+                        raise FileExistsError(path)
+                    with self.fs.open(path, "wb") as f:
+                        f.write(json.dumps(info).encode())
+                break
+            except FileExistsError:
+                try:
+                    held = self.read_json(LOCK)
+                except (OSError, ValueError):
+                    held = {}
+                if held.get("host") == platform.node() and not _alive(held.get("pid")):
+                    self.remove(LOCK)  # left by a run that died on this machine
+                    continue
+                raise OutputError(
+                    f"another run is writing into {self.url} (pid {held.get('pid', '?')} on "
+                    f"{held.get('host', '?')} since {held.get('since', '?')}); wait for it to "
+                    f"finish, or delete {self.url}/{LOCK} if that run is gone") from None
+        try:
+            yield self
+        finally:
+            try:
+                self.remove(LOCK)
+            except OSError:
+                pass
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def read_parquet(fs: pafs.FileSystem, path: str, columns=None) -> pa.Table:
+    """Read a Parquet file through a pyarrow filesystem, single-threaded (see module doc)."""
+    return pq.read_table(path, filesystem=fs, columns=columns, use_threads=False,
+                         pre_buffer=False)

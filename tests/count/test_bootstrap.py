@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.count.bootstrap import POISSON_CDF, weights
-from engine.count.counting import CountConfig
+from engine.count.config import CountConfig
 from engine.count.kernels import poisson_weights
 from engine.lexicon import load_lexicon
 from engine.run.local import run_local

@@ -9,7 +9,7 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from engine.count.counting import CountConfig
+from engine.count.config import CountConfig
 from engine.lexicon import load_lexicon
 from engine.lexicon.matcher import compile_lexicon
 from engine.run.local import run_local

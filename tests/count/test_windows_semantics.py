@@ -4,7 +4,8 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from engine.count.counting import CountConfig, ShardCounter
+from engine.count.config import CountConfig
+from engine.count.counting import ShardCounter
 from engine.count.windows import Window, parse_window
 
 TEXT = ("The nurse said she was tired. Mr. Smith, the engineer, said he was fine!\n"
@@ -15,9 +16,9 @@ WINDOWS = ("sentence", "paragraph", "document", 2, 5)
 def counts(lexicon, texts, sources=None, windows=WINDOWS):
     c = ShardCounter(CountConfig(lexicon, windows))
     c.add_texts(pa.array(texts), pa.array(sources or ["web"] * len(texts)))
-    rows = c.cooc_table().to_pylist()
-    return {(r["window"], r["occupation"]): (r["units"], r["male_only"], r["female_only"],
-                                              r["both"], r["male_terms"], r["female_terms"])
+    rows = c.table("cooccurrence").to_pylist()
+    return {(r["window_label"], r["occupation"]): (r["units"], r["male_only"], r["female_only"],
+                                              r["female_and_male"], r["male_terms"], r["female_terms"])
             for r in rows}, c
 
 
@@ -54,8 +55,8 @@ def test_hand_worked_example(small_lexicon):
 
 def test_term_level_counts(small_lexicon):
     _, c = counts(small_lexicon, [TEXT])
-    rows = {(r["window"], r["occupation"], r["term"]): (r["term_count"], r["units_with_term"])
-            for r in c.term_table().to_pylist()}
+    rows = {(r["window_label"], r["occupation"], r["term"]): (r["term_count"], r["units_with_term"])
+            for r in c.table("term_cooccurrence").to_pylist()}
     assert rows[("sentence", "engineer", "Mr.")] == (1, 1)
     assert rows[("sentence", "engineer", "he")] == (1, 1)
     assert rows[("sentence", "nurse", "she")] == (1, 1)
@@ -93,9 +94,9 @@ def test_abbreviation_does_not_end_sentence(small_lexicon):
 def test_sources_are_kept_apart(small_lexicon):
     got, c = counts(small_lexicon, ["she nurse", "he nurse", ""], ["a", "b", "b"],
                     windows=("document",))
-    by_source = {(r["source"], r["occupation"]): r["female_only"] for r in c.cooc_table().to_pylist()}
+    by_source = {(r["source"], r["occupation"]): r["female_only"] for r in c.table("cooccurrence").to_pylist()}
     assert by_source == {("a", "nurse"): 1, ("b", "nurse"): 0}
-    docs = {r["source"]: (r["documents"], r["words"]) for r in c.shard_table("s").to_pylist()}
+    docs = {r["source"]: (r["documents"], r["words"]) for r in c.table("shards").to_pylist()}
     assert docs == {"a": (1, 2), "b": (2, 2)}
 
 
