@@ -115,6 +115,12 @@ class Executor:
     def prepare(self, config: CountConfig) -> None:
         """Called once before any shard is mapped (e.g. compile the kernels)."""
 
+    def reduce_partials(self, out: OutputDir, shards: list[ShardRef], config: CountConfig):
+        """Read and reduce the partials of ``shards``: ({table: Table}, {url: marker},
+        [(shard, reason) unreadable]). The default reads them in parallel threads, chunk by
+        chunk, keeping one running total per table; executors may do it elsewhere."""
+        return reduce_partials(out, shards, config)
+
     def run(self, inputs: list[str], out_url: str, config: CountConfig, force: bool = False,
             log=None) -> RunSummary:
         log = log or (lambda m: None)
@@ -123,6 +129,8 @@ class Executor:
         shards, skipped_inputs = listing
         for path, reason in skipped_inputs:
             log(f"skipped {path}: {reason}")
+        for f in config.filters:  # attribute files exist for every shard, with the key
+            f.check(shards)
         out = OutputDir(out_url)
         with out.lock():
             out.remove(MANIFEST)  # the directory no longer reads as a finished run
@@ -139,7 +147,7 @@ class Executor:
             for attempt in range(3):
                 try:
                     summary = finalize(out, shards, config, inputs, by_url, started,
-                                       self.describe())
+                                       self.describe(), self.reduce_partials)
                     break
                 except _BadPartials as bad:
                     if attempt == 2:
@@ -183,19 +191,14 @@ def _read_partials(out: OutputDir, shards: list[ShardRef], config: CountConfig):
     return [(s, m, t) for s, m, t, e in got if e is None], [(s, e) for s, _, _, e in got if e]
 
 
-def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs: list[str],
-             results: dict[str, ShardResult], started: str, runner: dict) -> RunSummary:
-    """Reduce the partials of ``shards`` into the final tables; write the manifest last."""
-    counted = [s for s in shards if results.get(s.url) is None
-               or results[s.url].status != "unreadable"]
-    unreadable = [results[s.url] for s in shards if results.get(s.url) is not None
-                  and results[s.url].status == "unreadable"]
+def reduce_partials(out: OutputDir, shards: list[ShardRef], config: CountConfig):
+    """The default reduction (see Executor.reduce_partials)."""
     produced = TB.produced(config.lexicon.has_binary_gender, config.bootstrap, config.contexts)
     running: dict[str, list[pa.Table]] = {t.name: [] for t in produced}
     markers = {}
     bad = []
-    for i in range(0, len(counted), REDUCE_CHUNK):
-        chunk = counted[i:i + REDUCE_CHUNK]
+    for i in range(0, len(shards), REDUCE_CHUNK):
+        chunk = shards[i:i + REDUCE_CHUNK]
         good, broken = _read_partials(out, chunk, config)
         bad += broken
         for s, marker, tables in good:
@@ -206,11 +209,24 @@ def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs
         for name, parts in running.items():
             if len(parts) > 1:
                 running[name] = [reduce_tables(name, parts, config.contexts)]
+    final = {name: reduce_tables(name, parts, config.contexts) for name, parts in running.items()}
+    return final, markers, bad
+
+
+def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs: list[str],
+             results: dict[str, ShardResult], started: str, runner: dict,
+             reducer=reduce_partials) -> RunSummary:
+    """Reduce the partials of ``shards`` into the final tables; write the manifest last."""
+    counted = [s for s in shards if results.get(s.url) is None
+               or results[s.url].status != "unreadable"]
+    unreadable = [results[s.url] for s in shards if results.get(s.url) is not None
+                  and results[s.url].status == "unreadable"]
+    final, markers, bad = reducer(out, counted, config)
+    bad_shards = [b for b, _ in bad]
     missing = [(s, "no partial file") for s in counted if s.url not in markers
-               and s not in [b for b, _ in bad]]
+               and s not in bad_shards]
     if bad or missing:
         raise _BadPartials(bad + missing)
-    final = {name: reduce_tables(name, parts, config.contexts) for name, parts in running.items()}
     if unreadable:  # their rejects are part of this run's result, though they are not done
         extra = pa.table({"shard": [r.url for r in unreadable],
                           "line": [r.error[0] for r in unreadable],
