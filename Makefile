@@ -42,12 +42,17 @@ $(DEFAULT_CORPUS)/PLANTED.json: $(STAMP)
 
 run: $(STAMP) $(DEFAULT_CORPUS)/PLANTED.json
 	$(BIN)/tracebias count $(DEFAULT_CORPUS)/documents --out $(DEFAULT_OUT) --lexicon default
+	$(BIN)/tracebias count $(DEFAULT_CORPUS)/documents --out $(DEFAULT_OUT)-religion \
+	    --lexicon holistic-bias --axis religion --targets default --window sentence --window document
 	rm -f $(DEFAULT_OUT).duckdb
-	$(BIN)/tracebias warehouse build --counts default=$(DEFAULT_OUT) --db $(DEFAULT_OUT).duckdb \
+	$(BIN)/tracebias warehouse build --counts default=$(DEFAULT_OUT) \
+	    --counts religion=$(DEFAULT_OUT)-religion --db $(DEFAULT_OUT).duckdb \
 	    --generations $(DEFAULT_CORPUS)/generations.jsonl --set min_model_support=10 > /dev/null
 	@echo
-	@echo "Results:   $(abspath $(DEFAULT_OUT))  (Parquet tables + manifest.json)"
-	@echo "Warehouse: $(abspath $(DEFAULT_OUT)).duckdb  (try: $(BIN)/tracebias sql \"SELECT * FROM data_default ORDER BY p\" --db $(DEFAULT_OUT).duckdb)"
+	@echo "Results:   $(abspath $(DEFAULT_OUT))  (gender x occupations: Parquet tables + manifest.json)"
+	@echo "           $(abspath $(DEFAULT_OUT))-religion  (religion x occupations, K = 5 groups)"
+	@echo "Warehouse: $(abspath $(DEFAULT_OUT)).duckdb"
+	@echo "  try: $(BIN)/tracebias sql \"SELECT occupation, n, round(100 * p, 1) AS pct_female FROM data_default ORDER BY p\" --db $(DEFAULT_OUT).duckdb"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

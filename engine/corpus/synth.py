@@ -149,6 +149,41 @@ FILLER = [
 ]
 
 
+# K > 2 groups: religion descriptors of the `holistic-bias` lexicon's religion axis (group name
+# -> the descriptor as HolisticBias writes it); counted with
+# `--lexicon holistic-bias --axis religion --targets default`
+RELIGIONS = {"christian": "Christian", "muslim": "Muslim", "jewish": "Jewish",
+             "hindu": "Hindu", "buddhist": "Buddhist"}
+# one occupation {o}, one religion descriptor {rel}, no gender term
+RELIGION_SENTENCES = [
+    "The {rel} {o} arrived at noon.",
+    "A {rel} {o} spoke at the meeting.",
+    "Everyone thanked the {rel} {o} today.",
+    "Was the {rel} {o} at the market?",
+]
+# filler that mentions a religion descriptor and nothing else of the lexicons
+RELIGION_FILLER = [
+    "The {rel} festival filled the {n}.",
+    "A {rel} community lived near the {n}.",
+]
+# planted P(religion group | a religion sentence about the occupation); other occupations: uniform
+_RELIGION_RATES = {
+    "nurse": {"christian": 0.40, "muslim": 0.25, "jewish": 0.10, "hindu": 0.15, "buddhist": 0.10},
+    "engineer": {"christian": 0.20, "muslim": 0.20, "jewish": 0.10, "hindu": 0.40,
+                 "buddhist": 0.10},
+    "doctor": {"christian": 0.25, "muslim": 0.15, "jewish": 0.35, "hindu": 0.15,
+               "buddhist": 0.10},
+    "teacher": {"christian": 0.30, "muslim": 0.30, "jewish": 0.10, "hindu": 0.10,
+                "buddhist": 0.20},
+}
+
+
+def default_religion_rates() -> dict[str, dict[str, float]]:
+    occs = {p.occupation for p in DEFAULT_PLANTS}
+    uniform = {g: 1 / len(RELIGIONS) for g in RELIGIONS}
+    return {o: dict(_RELIGION_RATES.get(o, uniform)) for o in sorted(occs)}
+
+
 @dataclass(frozen=True)
 class SynthConfig:
     seed: int = 20261124
@@ -161,6 +196,8 @@ class SynthConfig:
     inject_bad_lines: bool = True  # three documented bad lines in the last shard
     both_rate: float = 0.08  # share of occupation sentences that mention both genders
     filler_rate: float = 0.55  # share of all sentences that are neutral filler
+    religion_rate: float = 0.12  # share of occupation sentences that are religion sentences
+    religion_filler_rate: float = 0.05  # share of filler sentences that mention a religion
 
 
 @dataclass
@@ -213,6 +250,18 @@ def _filler(rng: random.Random) -> str:
     return s[0].upper() + s[1:]
 
 
+def _religion(rng: random.Random, occ: str | None, rates: dict[str, float]) -> tuple[str, str]:
+    """(sentence, religion group): a religion sentence about occ, or religion filler."""
+    groups = sorted(rates)
+    group = rng.choices(groups, weights=[rates[g] for g in groups])[0]
+    rel = RELIGIONS[group]
+    if occ is None:
+        s = rng.choice(RELIGION_FILLER).format(rel=rel, n=rng.choice(NOUNS))
+    else:
+        s = rng.choice(RELIGION_SENTENCES).format(rel=rel, o=occ)
+    return s[0].upper() + s[1:], group
+
+
 def _compress(data: bytes, compression: str) -> bytes:
     if compression == "gzip":
         return gzip.compress(data, compresslevel=6, mtime=0)
@@ -234,6 +283,8 @@ def _validate(config: SynthConfig) -> None:
         raise ValueError(f"sources must be non-empty and distinct: {config.sources}")
     if not (0 <= config.both_rate <= 1 and 0 <= config.filler_rate < 1):
         raise ValueError("both_rate must be in [0, 1] and filler_rate in [0, 1)")
+    if not (0 <= config.religion_rate <= 1 and 0 <= config.religion_filler_rate <= 1):
+        raise ValueError("religion_rate and religion_filler_rate must be in [0, 1]")
     seen = set()
     for p in config.plants:
         if p.source not in config.sources:
@@ -292,6 +343,11 @@ def generate_corpus(out_dir: str | Path, config: SynthConfig = SynthConfig()) ->
     for p in config.plants:
         by_source[p.source].append(p)
     tally = {(p.source, p.occupation): [0, 0, 0] for p in config.plants}  # female, male, both
+    religion_rates = default_religion_rates()
+    uniform = {g: 1 / len(RELIGIONS) for g in RELIGIONS}
+    rel_tally: dict[tuple[str, str, str], int] = {}  # (source, occupation, group) -> sentences
+    rel_docs = dict.fromkeys(RELIGIONS, 0)
+    rel_mentions = dict.fromkeys(RELIGIONS, 0)
     per_source = dict.fromkeys(config.sources, 0)
     corpus = GeneratedCorpus(root, [], 0, config.plants, planted_path=planted_path)
 
@@ -302,15 +358,30 @@ def generate_corpus(out_dir: str | Path, config: SynthConfig = SynthConfig()) ->
             source = config.sources[(k * config.docs_per_shard + d) % len(config.sources)]
             plants = by_source[source]
             paragraphs = []
+            doc_groups: set[str] = set()
             for _ in range(rng.randint(2, 5)):
                 sentences = []
                 for _ in range(rng.randint(2, 6)):
                     if rng.random() < config.filler_rate:
-                        sentences.append(_filler(rng))
+                        if rng.random() < config.religion_filler_rate:
+                            sent, group = _religion(rng, None, uniform)
+                            sentences.append(sent)
+                            doc_groups.add(group)
+                            rel_mentions[group] += 1
+                        else:
+                            sentences.append(_filler(rng))
                         continue
                     plant = rng.choice(plants)
                     counts = tally[(source, plant.occupation)]
-                    if rng.random() < config.both_rate:
+                    if rng.random() < config.religion_rate:
+                        sent, group = _religion(rng, plant.occupation,
+                                                religion_rates.get(plant.occupation, uniform))
+                        sentences.append(sent)
+                        key = (source, plant.occupation, group)
+                        rel_tally[key] = rel_tally.get(key, 0) + 1
+                        doc_groups.add(group)
+                        rel_mentions[group] += 1
+                    elif rng.random() < config.both_rate:
                         sentences.append(_both(rng, plant.occupation))
                         counts[2] += 1
                     elif rng.random() < plant.p_female:
@@ -321,6 +392,8 @@ def generate_corpus(out_dir: str | Path, config: SynthConfig = SynthConfig()) ->
                         counts[1] += 1
                 paragraphs.append(" ".join(sentences))
             text = "\n".join(paragraphs)
+            for g in doc_groups:
+                rel_docs[g] += 1
             created = f"20{rng.randint(18, 25)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
             lines.append(json.dumps({
                 "id": f"synth-{config.seed}-{k:04d}-{d:05d}", "text": text, "source": source,
@@ -364,6 +437,16 @@ def generate_corpus(out_dir: str | Path, config: SynthConfig = SynthConfig()) ->
             "observed_female_share": round(v[0] / max(1, v[0] + v[1]), 4),
         } for (s, o), v in tally.items()],
         "bad_lines": corpus.bad_lines,
+        "religion": {
+            "lexicon": "holistic-bias", "axis": "religion",
+            "count_with": "--lexicon holistic-bias --axis religion --targets default",
+            "descriptors": RELIGIONS,
+            "rates": religion_rates,
+            "sentences": [{"source": s, "occupation": o, "group": g, "units_only": n}
+                          for (s, o, g), n in sorted(rel_tally.items())],
+            "documents": rel_docs,
+            "mentions": rel_mentions,
+        },
         "notes": {
             "sentences": "Every non-filler sentence holds exactly one mention of its plant's "
                          "occupation; female_only / male_only / both are the exact numbers of "
@@ -376,6 +459,13 @@ def generate_corpus(out_dir: str | Path, config: SynthConfig = SynthConfig()) ->
                       "and no occupation.",
             "bad_lines": "Deliberately bad lines in the last shard; 'reason' is the prefix of "
                          "the engine's reject reason. They are not counted in 'documents'.",
+            "religion": "With probability config.religion_rate an occupation sentence is a "
+                        "religion sentence instead: the occupation and one religion descriptor, "
+                        "drawn from religion.rates[occupation], no gender term. Filler mentions a "
+                        "religion (uniformly) with probability config.religion_filler_rate. "
+                        "religion.sentences are the exact sentence-window units_only counts of "
+                        "each (source, occupation, group); documents and mentions are the exact "
+                        "representation counts.",
         },
     }
     _write_atomic(planted_path, (json.dumps(planted, indent=1) + "\n").encode("utf-8"))

@@ -10,12 +10,14 @@ import pyarrow.parquet as pq
 import pytest
 import zstandard
 
-from engine.count.counting import CountConfig
+from engine.count.config import CountConfig
 from engine.lexicon import load_lexicon
 from engine.run.local import run_local
 from engine.corpus.synth import (ADJS, BAD_LINE_REASONS, BOTH, DEFAULT_PLANTS, FEMALE, FEMALE_TERMS,
-                          FILLER, GENDERED, MALE, MALE_TERMS, NOUNS, SURNAMES, VERBS, Plant,
-                          SynthConfig, default_plants, generate_corpus)
+                                 FILLER, GENDERED, MALE, MALE_TERMS, NOUNS, RELIGION_FILLER,
+                                 RELIGION_SENTENCES, RELIGIONS, SURNAMES, VERBS, Plant, SynthConfig,
+                                 default_plants, default_religion_rates, generate_corpus)
+from engine.lexicon import resolve_lexicon
 
 SMALL = SynthConfig(shards=2, docs_per_shard=300)
 DOLMA_FIELDS = {"id", "text", "source", "added", "created", "metadata"}
@@ -143,7 +145,7 @@ def test_vocabulary_is_clean():
     assert study == {("female", f) for f in FEMALE_TERMS} | {("male", f) for f in MALE_TERMS}
     # filler words and the fixed words of every template are no gender term and no occupation
     fixed = set()
-    for t in FILLER + GENDERED + BOTH:
+    for t in FILLER + GENDERED + BOTH + RELIGION_SENTENCES + RELIGION_FILLER:
         fixed |= set(re.findall(r"[a-z]+", re.sub(r"\{\w+\}", " ", t).lower()))
     filler = {w.lower() for w in NOUNS + ADJS + VERBS} | fixed
     forbidden = gender | occ_words | COMMON_OCCUPATIONS
@@ -151,6 +153,13 @@ def test_vocabulary_is_clean():
     assert not {s.lower() for s in SURNAMES} & forbidden
     # every planted occupation is a form of the default lexicon, and all but `secretary` (not
     # in the study's 219 occupations, see docs/lexicons.md) of the tracing-bias one too
+    hb = load_lexicon("holistic-bias")
+    # (filler may hold other HolisticBias descriptors, e.g. "old": only religion is planted)
+    hb_forms = {f.lower() for g in hb.axis("religion").groups for f in g.forms}
+    assert not (filler | {s.lower() for s in SURNAMES}) & hb_forms, (filler & hb_forms)
+    # the religion descriptors are exactly the forms of those groups of holistic-bias
+    assert {g: hb.axis("religion").group(g).forms for g in RELIGIONS} == {
+        g: (d,) for g, d in RELIGIONS.items()}
     planted = {p.occupation for p in DEFAULT_PLANTS}
     assert planted <= {f for t in load_lexicon("default").targets for f in t.forms}
     assert planted - {f for t in load_lexicon("tracing-bias").targets for f in t.forms} == {
@@ -182,11 +191,16 @@ def test_planted_rates_recovered_by_an_independent_reading(tmp_path):
             f = sum(w in female for w in words)
             m = sum(w in male for w in words)
             assert not {w for w in words if w in gender} - female - male, s
+            rel = [w for w in s.split() if w.rstrip(".?!") in RELIGIONS.values()]
             if not occs:
                 assert f == m == 0, s  # filler: no gender term either
                 kinds["filler"] += 1
                 continue
             assert len(occs) == 1, s  # exactly one occupation mention
+            if rel:
+                assert f == m == 0 and len(rel) == 1, s  # a religion sentence
+                kinds["religion"] += 1
+                continue
             assert f + m > 0, s
             if f and m:
                 assert f == m == 1, s  # both: exactly one term of each
@@ -194,8 +208,10 @@ def test_planted_rates_recovered_by_an_independent_reading(tmp_path):
             counts[(d["source"], occs[0], kind)] += 1
             kinds[kind] += 1
     total = sum(kinds.values())
+    occupation_sentences = total - kinds["filler"]
     assert abs(kinds["filler"] / total - 0.55) < 0.02
-    assert abs(kinds["both"] / (total - kinds["filler"]) - 0.08) < 0.01
+    assert abs(kinds["religion"] / occupation_sentences - 0.12) < 0.01
+    assert abs(kinds["both"] / (occupation_sentences - kinds["religion"]) - 0.08) < 0.01
     chi2 = 0.0
     for row in planted["sentences"]:
         key = (row["source"], row["occupation"])
@@ -275,8 +291,40 @@ def test_engine_recovers_planted_counts_exactly(tmp_path):
     for s in planted["sentences"]:
         r = rows[(s["source"], s["occupation"])]
         # exact: every planted gendered sentence is one unit of the right class
-        assert (r["female_only"], r["male_only"], r["both"]) == (
+        assert (r["female_only"], r["male_only"], r["female_and_male"]) == (
             s["female_only"], s["male_only"], s["both"]), s
     rejects = pq.read_table(tmp_path / "out" / "rejects.parquet").to_pylist()
     assert sorted((r["line"], r["reason"].split(" (")[0].split(":")[0]) for r in rejects) == sorted(
         (b["line"], b["reason"]) for b in corpus.bad_lines)
+
+
+def test_engine_recovers_planted_religion_groups_exactly(tmp_path):
+    """K = 5 groups: the religion axis of holistic-bias crossed with the default occupations."""
+    corpus = generate_corpus(tmp_path / "c", SynthConfig(shards=2, docs_per_shard=1500))
+    lexicon = resolve_lexicon("holistic-bias", targets="default", axes=["religion"])
+    run_local([str(corpus.root / "documents")], str(tmp_path / "out"),
+              CountConfig(lexicon, ("sentence", "document")), progress=False)
+    planted = json.loads((corpus.root / "PLANTED.json").read_text())["religion"]
+    assert planted["rates"] == default_religion_rates()
+    gc = pq.read_table(tmp_path / "out" / "group_cooccurrence.parquet").to_pylist()
+    got = {(r["source"], r["target"], r["group_name"]): r for r in gc
+           if r["window_label"] == "sentence"}
+    assert len(planted["sentences"]) > 100
+    for s in planted["sentences"]:
+        r = got.pop((s["source"], s["occupation"], s["group"]))
+        # every religion sentence is one unit of its occupation where that group is alone
+        assert (r["units_only"], r["units_with"], r["mentions"]) == (s["units_only"],) * 3, s
+    assert not got  # nothing else co-occurs in a sentence
+    docs: dict = {}
+    for r in pq.read_table(tmp_path / "out" / "group_documents.parquet").to_pylist():
+        d, m = docs.get(r["group_name"], (0, 0))  # summed over the three sources
+        docs[r["group_name"]] = (d + r["documents"], m + r["mentions"])
+    assert docs == {g: (planted["documents"][g], planted["mentions"][g]) for g in RELIGIONS}
+    # the planted distributions are recovered: nurse leans christian, engineer hindu, doctor
+    # jewish (shares of units_only over the groups, all sources)
+    share: dict = {}
+    for s in planted["sentences"]:
+        share.setdefault(s["occupation"], {}).setdefault(s["group"], 0)
+        share[s["occupation"]][s["group"]] += s["units_only"]
+    for occ, top in (("nurse", "christian"), ("engineer", "hindu"), ("doctor", "jewish")):
+        assert max(share[occ], key=share[occ].get) == top
