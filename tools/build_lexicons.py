@@ -69,6 +69,8 @@ PLURAL_OVERRIDES = {
     "maestro": "maestros", "attorney": "attorneys", "CEO": "CEOs", "comic": "comics",
 }
 
+TITLE_FORMS = ("Miss", "Mrs.", "Mr.", "Ms.")
+
 # Occupation forms of `default` that match only when written all lowercase. Evidence: on the
 # Wikipedia shards, `tools/lexicon_case_audit.py ../shared/data/wikipedia-en/documents
 # --lexicon default --targets-only --min-n 20 --min-proper 0.3 --samples 15` lists the forms
@@ -279,13 +281,18 @@ def build_default(src: dict, log: Log) -> dict:
             return {"form": form, "case": "lower"}
         return form
 
+    def titled(form: str):
+        # honorifics match only written as titles: "Ms." but not "MS" (multiple sclerosis,
+        # Microsoft, manuscripts), "Miss" but not "MISS"
+        return {"form": form, "case": "title"} if form in TITLE_FORMS else form
+
     targets = [target(o, [cased(f) for f in dict.fromkeys([o, plural(o)])], src)
                for o in default_occupations(src)]
     missing = lower - seen
     if missing:
         raise SystemExit(f"DEFAULT_LOWER names forms default does not have: {sorted(missing)}")
-    female = src["female"] + EXTRA_FEMALE
-    male = src["male"] + EXTRA_MALE
+    female = [titled(f) for f in src["female"] + EXTRA_FEMALE]
+    male = [titled(f) for f in src["male"] + EXTRA_MALE]
     capitalised = [f for f in female + male + [f for t in targets for f in t["forms"]]
                    if isinstance(f, str) and f[:1].isupper()]
     log(f"default: {len(female)} female, {len(male)} male terms, {len(targets)} targets; "
@@ -295,8 +302,9 @@ def build_default(src: dict, log: Log) -> dict:
         "format": "tracebias-lexicon/2", "name": "default", "version": "2.0",
         "description": (
             "The tracing-bias lists plus plural and inflected forms, and the WinoBias and "
-            "Winogender occupations, with US labour statistics. Case rules: forms written with "
-            "a capital (Miss, Mrs., Mr., Ms., CEO) match only capitalised; occupation words "
+            "Winogender occupations, with US labour statistics. Case rules: the honorifics "
+            "Miss, Mrs., Mr. and Ms. match only written as titles (not MS, MISS); CEO matches "
+            "only capitalised; occupation words "
             "that are mostly surnames, teams or titles when capitalised (teller, baker, cook, "
             "secretary, guard, ...) match only in lowercase."),
         "attribution": " ".join([TB_ATTRIB, WB_ATTRIB, WG_ATTRIB]),

@@ -103,7 +103,7 @@ def cmd_lexicon_show(args: argparse.Namespace) -> int:
     print(f"case: {lex.case}" + ("  (forms written with a capital initial match only "
                                    "capitalised)" if lex.case == "as-written" else ""))
     print("forms marked [lower] match only all-lowercase text, [capitalised] only text with a "
-          "capital initial")
+          "capital initial, [title] only a capital initial followed by lowercase")
     for a in lex.axes:
         n_forms = sum(len(g.forms) for g in a.groups)
         print(f"\naxis {a.name}: {_plural(len(a.groups), 'group')}, {_plural(n_forms, 'form')}")

@@ -32,8 +32,9 @@ _PUNCT, _WORD, _SPACE = 0, 1, 2
 # window kinds (engine.count.windows.Window.code)
 WK_SENTENCE, WK_PARAGRAPH, WK_DOCUMENT, WK_POSITIONAL = 0, 1, 2, 3
 # case rules (engine.lexicon.matcher) and the case bits of a matched span
-CASE_ANY, CASE_LOWER, CASE_CAPITALISED = 0, 1, 2
-CASE_BIT_INITIAL, CASE_BIT_UPPER = 1, 2
+CASE_ANY, CASE_LOWER, CASE_CAPITALISED, CASE_TITLE = 0, 1, 2, 3
+# bits: the first code point changes under lowercasing; any does; a later one does
+CASE_BIT_INITIAL, CASE_BIT_UPPER, CASE_BIT_REST = 1, 2, 4
 # ASCII bytes the sentence rules look at
 _DOT, _BANG, _QUESTION, _HYPHEN_BYTE, _SPACE_BYTE, _NEWLINE = 46, 33, 63, 45, 32, 10
 
@@ -531,7 +532,7 @@ def _child(node_start, edge_key, edge_child, node, key):
 @njit(cache=True, nogil=True)
 def span_case_bits(data, bs, be, lower):
     """Case bits of data[bs:be]: CASE_BIT_INITIAL when its first code point changes under
-    lowercasing, CASE_BIT_UPPER when any does."""
+    lowercasing, CASE_BIT_UPPER when any does, CASE_BIT_REST when a later one does."""
     bits = 0
     i = bs
     first = True
@@ -540,8 +541,7 @@ def span_case_bits(data, bs, be, lower):
         i += n
         if lower[cp] != cp:
             bits |= CASE_BIT_UPPER
-            if first:
-                bits |= CASE_BIT_INITIAL
+            bits |= CASE_BIT_INITIAL if first else CASE_BIT_REST
         first = False
     return bits
 
@@ -552,6 +552,8 @@ def case_ok(rule, bits):
         return (bits & CASE_BIT_UPPER) == 0
     if rule == CASE_CAPITALISED:
         return (bits & CASE_BIT_INITIAL) != 0
+    if rule == CASE_TITLE:
+        return (bits & CASE_BIT_INITIAL) != 0 and (bits & CASE_BIT_REST) == 0
     return True
 
 

@@ -99,6 +99,9 @@ def case_passes(rule: str, original: str) -> bool:
         return not any(_changes(ch) for ch in original)
     if rule == "capitalised":
         return bool(original) and _changes(original[0])
+    if rule == "title":
+        return bool(original) and _changes(original[0]) and not any(
+            _changes(ch) for ch in original[1:])
     return True
 
 

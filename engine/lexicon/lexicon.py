@@ -43,7 +43,7 @@ from engine.lexicon.unicode import pretokenize
 GENDERS = ("female", "male")
 FORMAT = "tracebias-lexicon/2"
 FORMAT_V1 = "tracebias-lexicon/1"
-CASE_RULES = ("any", "lower", "capitalised")
+CASE_RULES = ("any", "lower", "capitalised", "title")
 CASE_MODES = ("any", "as-written")
 MIN_GROUPS, MAX_GROUPS = 2, 64
 

@@ -32,11 +32,12 @@ from engine.lexicon.lexicon import CASE_RULES, Lexicon, LexiconError, form_words
 DEFAULT_ABBREVIATIONS: tuple[str, ...] = ("mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs")
 HYPHEN = "-"  # the pseudo-word between the words of a hyphenated form
 
-CASE_ANY, CASE_LOWER, CASE_CAPITALISED = (CASE_RULES.index(r) for r in ("any", "lower",
-                                                                       "capitalised"))
+CASE_ANY, CASE_LOWER, CASE_CAPITALISED, CASE_TITLE = (
+    CASE_RULES.index(r) for r in ("any", "lower", "capitalised", "title"))
 # case bits of a matched span: bit 0 = its first code point changes under lowercasing
-# (a capital initial), bit 1 = some code point of it changes (it is not all lowercase)
-CASE_BIT_INITIAL, CASE_BIT_UPPER = 1, 2
+# (a capital initial), bit 1 = some code point of it changes (it is not all lowercase),
+# bit 2 = a code point after the first changes (it is not written "Title")
+CASE_BIT_INITIAL, CASE_BIT_UPPER, CASE_BIT_REST = 1, 2, 4
 _M64 = 0xFFFFFFFFFFFFFFFF
 
 # the tables the kernels take, as one named tuple (numba types it field by field)
@@ -68,7 +69,7 @@ def case_bits(text: str) -> int:
     bits = 0
     for i, ch in enumerate(text):
         if lowercase(ch) != ch:
-            bits |= CASE_BIT_UPPER | (CASE_BIT_INITIAL if i == 0 else 0)
+            bits |= CASE_BIT_UPPER | (CASE_BIT_INITIAL if i == 0 else CASE_BIT_REST)
     return bits
 
 
@@ -77,6 +78,8 @@ def case_passes(rule: int, bits: int) -> bool:
         return not bits & CASE_BIT_UPPER
     if rule == CASE_CAPITALISED:
         return bool(bits & CASE_BIT_INITIAL)
+    if rule == CASE_TITLE:
+        return bool(bits & CASE_BIT_INITIAL) and not bits & CASE_BIT_REST
     return True
 
 

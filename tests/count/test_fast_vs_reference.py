@@ -76,7 +76,7 @@ def test_arbitrary_unicode_words_and_bytes(lexicons, text):
 # ---- random K-group lexicons --------------------------------------------------------------------
 WORDS = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "sigma", "zeta", "Rho", "Tau",
          "naïve", "Ärzt", "straße", "xi"]
-CASES = ["any", "any", "lower", "capitalised"]
+CASES = ["any", "any", "lower", "capitalised", "title"]
 
 
 @st.composite

@@ -49,6 +49,8 @@ def reference_token_windows(texts, lexicon, tokenizer_path, ks):
                 continue  # Miss matches only capitalised, so the variant "miss" is not encoded
             if rule == "lower" and v != v.lower():
                 continue
+            if rule == "title" and (v[:1] == v[:1].lower() or v[1:] != v[1:].lower()):
+                continue
             for text in (v, " " + v):
                 ids = tuple(tok.encode(text, add_special_tokens=False).ids)
                 if ids:

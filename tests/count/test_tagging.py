@@ -98,3 +98,31 @@ def test_count_only_documents_that_pass_an_attribute_filter(dolma, tmp_path):
     assert 0 < int(spans.mask(shard).sum()) < 10  # span lists: the largest span score
     with pytest.raises(ValueError, match="bad filter"):
         AttributeFilter.parse("attributes/toxicity:toxicity")
+
+
+def test_tag_with_token_windows_and_no_leftovers(tmp_path):
+    """`tag --window tokens:5` used to crash with a KeyError and leave a .tmp-* file."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text("\n".join(json.dumps({"id": str(i), "text": t, "source": "s"})
+                                            for i, t in enumerate(["she is a nurse", "he hired an "
+                                                                  "engineer today"])) + "\n")
+    out = tmp_path / "attrs" / "tb"
+    cli = [sys.executable, "-m", "engine.cli", "tag", str(docs), "--out", str(out), "--quiet"]
+    r = subprocess.run(cli + ["--window", "tokens:5"], capture_output=True, text=True)
+    assert r.returncode == 2 and "--tokenizer" in r.stderr and "Traceback" not in r.stderr
+    assert not list(tmp_path.rglob(".tmp-*"))
+    vocab = {w: i for i, w in enumerate(["[UNK]", "she", "is", "a", "nurse", "he", "hired", "an",
+                                         "engineer", "today"])}
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.save(str(tmp_path / "tok.json"))
+    r = subprocess.run(cli + ["--window", "tokens:5", "--tokenizer", str(tmp_path / "tok.json")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(x) for x in (out / "a.jsonl").read_text().splitlines()]
+    assert rows[0]["attributes"]["tb__female_context"] == [[9, 14, 1.0]]
+    assert rows[1]["attributes"]["tb__male_context"] == [[12, 20, 1.0]]
+    assert not list(tmp_path.rglob(".tmp-*"))

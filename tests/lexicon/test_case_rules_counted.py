@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 from engine.cli import main
 
 TEXT = ("Miss Smith met the teller at noon. Edward Teller did not miss the meeting. "
+        "Ms. Jones has MS. "
         "A Native American and an African-American teller spoke to us in the US.\n"
         "I mean i.e. nothing. African American voters.")
 
@@ -28,10 +29,12 @@ def count(tmp_path, lexicon: str):
 def test_default_case_rules_in_a_count(tmp_path):
     rep, units = count(tmp_path, "default")
     assert rep[("gender", "Miss")] == 1  # "miss the meeting" is a verb
+    assert rep[("gender", "Ms.")] == 1  # "MS" (multiple sclerosis) is no honorific: `title`
     assert units[("gender", "teller")] == 2  # sentences 1 and 3; "Edward Teller" is no teller
     rep, units = count(tmp_path, "tracing-bias")  # the study's lists: case any
     assert rep[("gender", "Miss")] == 2
     assert units[("gender", "teller")] == 3
+    assert ("gender", "Ms.") not in rep  # the study has no Ms.
 
 
 def test_pronoun_and_hyphen_rules_in_a_count(tmp_path):

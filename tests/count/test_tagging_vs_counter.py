@@ -1,0 +1,104 @@
+"""Tagging and counting share one window definition (engine.count.kernels.window_ranges): for
+every window kind, model tokens included, the class a tagged span gets is the class its unit
+counts as."""
+from __future__ import annotations
+
+import gzip
+import json
+from collections import Counter
+
+import pyarrow as pa
+import pytest
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+from engine.corpus.shards import DocBatch
+from engine.corpus.synth import SynthConfig, generate_corpus
+from engine.count.config import CountConfig
+from engine.count.counting import ShardCounter
+from engine.count.reference import find_mentions, tokenize
+from engine.count.tagging import CLASS_NAMES, tag_batch
+from engine.count.windows import parse_window
+from engine.lexicon import load_lexicon, resolve_lexicon
+from engine.lexicon.matcher import compile_lexicon
+
+
+@pytest.fixture(scope="module")
+def texts_and_tokenizer(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("tagcount")
+    corpus = generate_corpus(tmp / "c", SynthConfig(shards=1, docs_per_shard=150,
+                                                    inject_bad_lines=False))
+    texts = [json.loads(x)["text"] for p in corpus.shards for x in gzip.open(p)]
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=500, special_tokens=["[UNK]"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    path = tmp / "tokenizer.json"
+    tok.save(str(path))
+    return texts, str(path)
+
+
+def tag_classes(texts, lexicon, window, tokenizer=None):
+    """(occupation, class) of every tagged occupation span."""
+    config = CountConfig(lexicon, (window,), tokenizer=tokenizer)
+    batch = DocBatch(pa.array(texts), pa.array(["s"] * len(texts)), 1,
+                     pa.array([str(i) for i in range(len(texts))]))
+    rows = tag_batch(batch, config.compiled, parse_window(window), "tb",
+                     config.token_matcher if tokenizer else None)
+    out = Counter()
+    for r in rows:
+        for key, spans in r["attributes"].items():
+            if key.startswith("tb__occ__"):
+                for _, _, score in spans:
+                    out[(key[len("tb__occ__"):].replace("_", " "), CLASS_NAMES[int(score)])] += 1
+    return out
+
+
+@pytest.mark.parametrize("window", ["words:3", "words:10", "tokens:4"])
+def test_positional_windows_tag_exactly_the_counted_units(texts_and_tokenizer, window):
+    texts, tok = texts_and_tokenizer
+    lex = load_lexicon("default")
+    tokenizer = tok if window.startswith("tokens") else None
+    tagged = tag_classes(texts, lex, window, tokenizer)
+    c = ShardCounter(CountConfig(lex, (window,), tokenizer=tokenizer))
+    c.add_texts(pa.array(texts), pa.array(["s"] * len(texts)),
+                pa.array([str(i) for i in range(len(texts))]))
+    counted = Counter()
+    for r in c.table("cooccurrence").to_pylist():  # one unit per mention in these windows
+        counted[(r["occupation"], "female")] += r["female_only"]
+        counted[(r["occupation"], "male")] += r["male_only"]
+        counted[(r["occupation"], "both")] += r["female_and_male"]
+        counted[(r["occupation"], "no_gender")] += (r["units"] - r["female_only"] -
+                                                    r["male_only"] - r["female_and_male"])
+    assert +counted == +tagged and sum(tagged.values()) > 300
+
+
+@pytest.mark.parametrize("window", ["sentence", "paragraph", "document"])
+def test_context_windows_tag_the_class_of_the_mention_context(texts_and_tokenizer, window):
+    texts, _ = texts_and_tokenizer
+    lex = load_lexicon("default")
+    tagged = tag_classes(texts, lex, window)
+    key = {"sentence": lambda m: m.sentence, "paragraph": lambda m: m.paragraph,
+           "document": lambda m: 0}[window]
+    expected = Counter()
+    for text in texts:
+        mentions = find_mentions(tokenize(text, {"mr", "mrs", "ms", "dr", "prof", "st", "jr",
+                                                 "sr", "vs"}), lex)
+        for t in (m for m in mentions if m.kind == "target"):
+            groups = {g for m in mentions if m.kind == "group" and key(m) == key(t)
+                      for _, g, _ in m.entries}
+            cls = CLASS_NAMES[("female" in groups) + 2 * ("male" in groups)]
+            expected[(t.label, cls)] += 1
+    assert tagged == expected and sum(expected.values()) > 300
+
+
+def test_kgroup_axes_are_tagged(tmp_path):
+    lex = resolve_lexicon("holistic-bias", targets="default", axes=["religion"])
+    batch = DocBatch(pa.array(["The Hindu engineer arrived. A nurse spoke."]), pa.array(["s"]),
+                     1, pa.array(["d"]))
+    rows = tag_batch(batch, compile_lexicon(lex), parse_window("sentence"), "x")
+    a = rows[0]["attributes"]
+    assert a["x__religion__hindu_context"] == [[10, 18, 1.0]]
+    assert a["x__religion__no_group_context"] == [[30, 35, 1.0]]
+    assert a["x__mentions"] == [[0, 42, 2]]
