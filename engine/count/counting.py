@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from numba import njit
 
 from engine import __version__
 from engine.corpus.shards import DocBatch, Reject, ShardRef, read_shard
@@ -31,6 +32,61 @@ from engine.lexicon.unicode import char_tables
 
 SNIPPET_CHARS = 80  # characters of context kept on each side of a sampled mention
 _NO_BYTES = np.zeros(0, dtype=np.uint8)
+
+
+@njit(cache=True, nogil=True)
+def _snippet_ranges(data, offsets, d, bs, be, width):
+    """Per entry: the byte range of its left context (start) and right context (end), at most
+    ``width`` bytes, cut at character boundaries, and the character offset and length of the
+    match in its document (one pass over each document that has entries)."""
+    n = d.shape[0]
+    ls = np.empty(n, np.int64)
+    re_ = np.empty(n, np.int64)
+    cs = np.empty(n, np.int64)
+    cl = np.empty(n, np.int64)
+    order = np.argsort(d * (np.int64(1) << 40) + bs)
+    cur_d = -1
+    pos = 0
+    chars = 0
+    for i in order:
+        doc = d[i]
+        start = offsets[doc]
+        end = offsets[doc + 1]
+        if doc != cur_d:
+            cur_d = doc
+            pos = start
+            chars = 0
+        while pos < bs[i]:  # characters = bytes that do not continue a UTF-8 sequence
+            if (data[pos] & 0xC0) != 0x80:
+                chars += 1
+            pos += 1
+        cs[i] = chars
+        m = 0
+        for x in range(bs[i], be[i]):
+            if (data[x] & 0xC0) != 0x80:
+                m += 1
+        cl[i] = m
+        a = max(start, bs[i] - width)
+        while a < bs[i] and (data[a] & 0xC0) == 0x80:
+            a += 1
+        ls[i] = a
+        b = min(end, be[i] + width)
+        while b > be[i] and b < end and (data[b] & 0xC0) == 0x80:
+            b -= 1
+        re_[i] = b
+    return ls, re_, cs, cl
+
+
+@njit(cache=True, nogil=True)
+def _gather(data, a, b):
+    """The byte ranges data[a[i]:b[i]] concatenated, with int32 Arrow offsets."""
+    off = np.zeros(a.shape[0] + 1, np.int32)
+    for i in range(a.shape[0]):
+        off[i + 1] = off[i] + (b[i] - a[i])
+    buf = np.empty(off[-1], np.uint8)
+    for i in range(a.shape[0]):
+        buf[off[i]:off[i + 1]] = data[a[i]:b[i]]
+    return buf, off
 
 
 def arrow_string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -92,7 +148,9 @@ class ShardCounter:
                      K.new_map(64, 2))
         self.m_repr = K.new_map(256, 2)
         self.K = cfg.contexts
-        self.m_ctx = K.new_map(64 if self.K else 2, 1 + 5 * self.K)
+        self.m_ctx = K.new_map(64 if self.K else 2, K.CTX_PRIO + 5 * self.K)
+        self.ctx_gate = np.full(max(1, c.n_targets + c.n_columns), np.iinfo(np.int64).max,
+                                dtype=np.int64)
         self.doc_stats = np.zeros((0, 3), dtype=np.int64)
         self.S = K.scratch(T.n_cols, T.n_axes, T.n_gterms, T.n_labels, T.n_targets)
         windows = cfg.windows
@@ -102,7 +160,8 @@ class ShardCounter:
         self.ctx_w = [i for i, w in enumerate(windows) if w.kind != "tokens"].index(
             windows.index(cw)) if cw is not None else -1
         self.batch_no = 0
-        self._ctx_found: dict[tuple[int, int, int], tuple] = {}
+        self._ctx_chunks: list[pa.Table] = []  # text of reservoir entries, per batch
+        self._ctx_rows = 0
 
     def _window_arrays(self, idx: list[int]) -> K.WindowArrays:
         ws = self.config.windows
@@ -143,7 +202,8 @@ class ShardCounter:
         self.batch_no += 1
         self.maps, self.m_repr, self.m_ctx, self.S = K.count_batch(
             data, offsets, doc_src, id_data, id_offsets, kernel_chars(), T, self.W, self.maps,
-            self.m_repr, self.m_ctx, self.doc_stats, POISSON_CDF, cfg.bootstrap, self.K,
+            self.m_repr, self.m_ctx, self.ctx_gate, self.doc_stats, POISSON_CDF, cfg.bootstrap,
+            self.K,
             self.ctx_w, self.batch_no, self.S)
         if self.K:
             self._extract_contexts(data, offsets, ids, source, rows)
@@ -160,38 +220,67 @@ class ShardCounter:
 
     # ---- contexts: turn the reservoir entries of this batch into text ----------------------
     def _extract_contexts(self, data, offsets, ids, source, rows) -> None:
+        """Text of the reservoir entries this batch put in (vectorised: numba for the byte
+        ranges and character offsets, Arrow for the strings)."""
         keys, vals, _ = self.m_ctx
         k = self.K
+        P = K.CTX_PRIO
         used = np.nonzero(keys[:, 0] >= 0)[0]
         if used.size == 0:
             return
-        v = vals[used]
-        n = v[:, 0]
-        batch = v[:, 1 + k: 1 + 2 * k]
-        hit_rows, hit_r = np.nonzero((batch == self.batch_no) & (np.arange(k)[None, :] < n[:, None]))
-        if hit_rows.size == 0:
+        filled = vals[used, K.CTX_FILLED]
+        batch = vals[used, P + k: P + 2 * k]
+        hit, r = np.nonzero((batch == self.batch_no) & (np.arange(k)[None, :] < filled[:, None]))
+        if hit.size == 0:
             return
-        id_list = ids.to_pylist()
-        src_list = source.to_pylist()
-        for i, r in zip(hit_rows.tolist(), hit_r.tolist()):
-            slot = used[i]
-            prio = int(vals[slot, 1 + r])
-            d = int(vals[slot, 1 + 2 * k + r])
-            bs = int(vals[slot, 1 + 3 * k + r])
-            be = int(vals[slot, 1 + 4 * k + r])
-            start, end = int(offsets[d]), int(offsets[d + 1])
-            left_b = data[max(start, bs - 4 * SNIPPET_CHARS): bs].tobytes()
-            while left_b and (left_b[0] & 0xC0) == 0x80:  # start at a character boundary
-                left_b = left_b[1:]
-            right_b = data[be: min(end, be + 4 * SNIPPET_CHARS)].tobytes()
-            left = left_b.decode("utf-8", "ignore")[-SNIPPET_CHARS:]
-            right = right_b.decode("utf-8", "ignore")[:SNIPPET_CHARS]
-            char_start = len(data[start:bs].tobytes().decode("utf-8"))
-            matched = data[bs:be].tobytes().decode("utf-8")
-            row = int(rows[d]) if rows is not None else -1
-            self._ctx_found[(int(keys[slot, 0]), int(keys[slot, 1]), prio)] = (
-                id_list[d], src_list[d], row, char_start, char_start + len(matched),
-                left.replace("\n", " ⏎ "), matched, right.replace("\n", " ⏎ "))
+        slot = used[hit]
+        d = vals[slot, P + 2 * k + r]
+        bs = vals[slot, P + 3 * k + r]
+        be = vals[slot, P + 4 * k + r]
+        ls, re_, char_start, char_len = _snippet_ranges(data, offsets, d, bs, be,
+                                                        4 * SNIPPET_CHARS)
+
+        def strings(a, b):
+            buf, off = _gather(data, a, b)
+            return pa.StringArray.from_buffers(len(a), pa.py_buffer(off), pa.py_buffer(buf))
+
+        left = pc.utf8_slice_codeunits(strings(ls, bs), start=-SNIPPET_CHARS)
+        right = pc.utf8_slice_codeunits(strings(be, re_), start=0, stop=SNIPPET_CHARS)
+        newline = " \u23ce "
+        d_idx = pa.array(d)
+        chunk = pa.table({
+            "kind": keys[slot, 0], "key": keys[slot, 1], "priority": vals[slot, P + r],
+            "doc_id": ids.take(d_idx), "source": source.take(d_idx),
+            "row": rows[d] if rows is not None else np.full(len(d), -1, np.int64),
+            "char_start": char_start, "char_end": char_start + char_len,
+            "left_context": pc.replace_substring(left, "\n", newline),
+            "matched": strings(bs, be),
+            "right_context": pc.replace_substring(right, "\n", newline)})
+        self._ctx_chunks.append(chunk)
+        self._ctx_rows += chunk.num_rows
+        if self._ctx_rows > 4 * max(1, int(filled.sum())) + 100_000:
+            self._ctx_chunks = [self._ctx_survivors()]  # drop rows replaced since
+            self._ctx_rows = self._ctx_chunks[0].num_rows
+
+    def _ctx_survivors(self) -> pa.Table:
+        keys, vals, _ = self.m_ctx
+        k = self.K
+        used = np.nonzero(keys[:, 0] >= 0)[0]
+        filled = vals[used, K.CTX_FILLED]
+        slot_i, r = np.nonzero(np.arange(k)[None, :] < filled[:, None])
+        slot = used[slot_i]
+        alive = pa.table({"kind": keys[slot, 0], "key": keys[slot, 1],
+                          "priority": vals[slot, K.CTX_PRIO + r]})
+        found = pa.concat_tables(self._ctx_chunks) if self._ctx_chunks else None
+        if found is None or alive.num_rows == 0:
+            return (found or alive).slice(0, 0) if found is not None else alive
+        # priorities are 63-bit hashes: select by priority, and check the keys match exactly
+        hit = found.filter(pa.array(np.isin(found["priority"].to_numpy(),
+                                            alive["priority"].to_numpy())))
+        if hit.num_rows == alive.num_rows:
+            return hit
+        return alive.join(found, ["kind", "key", "priority"], join_type="inner",
+                          use_threads=False)
 
     # ---- results as Arrow tables -----------------------------------------------------------
     def _names(self):
@@ -333,23 +422,29 @@ class ShardCounter:
 
     def _contexts_table(self) -> pa.Table:
         c = self.config.compiled
-        keys, vals, _ = self.m_ctx
-        rows = []
-        for slot in np.nonzero(keys[:, 0] >= 0)[0].tolist():
-            kind, key = int(keys[slot, 0]), int(keys[slot, 1])
-            if kind == K.CTX_TARGET:
-                names = ("target", c.target_names[key], "", "")
-            elif kind == K.CTX_GROUP:
-                names = ("group", "", *c.group_columns[key])
-            else:
-                col = key & (K.MAX_X - 1)
-                names = ("pair", c.target_names[key >> K.SHIFT_TARGET], *c.group_columns[col])
-            for r in range(int(vals[slot, 0])):
-                prio = int(vals[slot, 1 + r])
-                found = self._ctx_found[(kind, key, prio)]
-                rows.append((*names, prio, found[0], found[1], self.shard, *found[2:]))
-        cols = list(zip(*rows)) if rows else [[] for _ in TB.CONTEXTS.schema.names]
-        return self._table(TB.CONTEXTS, dict(zip(TB.CONTEXTS.schema.names, cols)))
+        t = self._ctx_survivors()
+        if t.num_rows == 0 or "doc_id" not in t.column_names:
+            return TB.CONTEXTS.empty()
+        kind = t["kind"].to_numpy()
+        key = t["key"].to_numpy()
+        target = np.where(kind == K.CTX_TARGET, key,
+                          np.where(kind == K.CTX_PAIR, key >> K.SHIFT_TARGET, -1))
+        col = np.where(kind == K.CTX_GROUP, key,
+                       np.where(kind == K.CTX_PAIR, key & (K.MAX_X - 1), -1))
+        targets = [""] + list(c.target_names)
+        axes = [""] + [a for a, _ in c.group_columns]
+        groups = [""] + [g for _, g in c.group_columns]
+        cols = {
+            "key_kind": _strings(["target", "group", "pair"], kind),
+            "target": _strings(targets, target + 1),
+            "axis": _strings(axes, col + 1), "group_name": _strings(groups, col + 1),
+            "priority": t["priority"].cast(pa.uint64()),
+            "doc_id": t["doc_id"], "source": t["source"],
+            "shard": pa.array([self.shard] * t.num_rows, pa.string()),
+            "row": t["row"], "char_start": t["char_start"], "char_end": t["char_end"],
+            "left_context": t["left_context"], "matched": t["matched"],
+            "right_context": t["right_context"]}
+        return self._table(TB.CONTEXTS, cols)
 
     def shard_table(self, shard: str | None = None) -> pa.Table:
         shard = self.shard if shard is None else shard

@@ -66,7 +66,7 @@ WindowArrays = namedtuple("WindowArrays", ["kind", "k", "index"])
 Scratch = namedtuple("Scratch", [
     "cnt_col", "seen_col", "touched_col", "seen_axis", "n_present", "touched_axis",
     "cnt_gterm", "seen_gterm", "touched_gterm", "seen_label", "seen_target", "stamp",
-    "lo", "hi", "first"])
+    "lo", "hi", "first", "cnt_label", "touched_label"])
 
 # word hash: rotate-xor over the lowercased UTF-8 bytes (cheap, no multiply per byte), mixed
 # once per word to pick a slot; matches engine.lexicon.matcher.word_hash / slot_of
@@ -92,7 +92,7 @@ def scratch(n_cols: int, n_axes: int, n_gterms: int, n_labels: int, n_targets: i
     z = lambda n: np.zeros(max(int(n), 1), dtype=np.int64)  # noqa: E731
     return Scratch(z(n_cols), z(n_cols), z(n_cols), z(n_axes), z(n_axes), z(n_axes),
                    z(n_gterms), z(n_gterms), z(n_gterms), z(n_labels), z(n_targets), z(1),
-                   z(256), z(256), z(256))
+                   z(256), z(256), z(256), z(n_labels), z(n_labels))
 
 
 # ---- small helpers ---------------------------------------------------------------------------
@@ -183,21 +183,21 @@ def _utf8_encode(c, out):
 
 
 @njit(cache=True, nogil=True)
-def _same_word(data, ws, we, C, vocab_bytes, a, b, enc):
-    """Exact check: does data[ws:we], lowercased and UTF-8 encoded, equal vocab_bytes[a:b]?"""
+def _same_word_general(data, ws, we, lower, expansions, vocab_bytes, a, b, enc):
+    """_same_word for words with non-ASCII characters: decode, lowercase, encode, compare."""
     pos = a
     i = ws
     while i < we:
         cp, n = _decode(data, i)
         i += n
-        lc = C.lower[cp]
+        lc = lower[cp]
         for q in range(3):
             if lc >= 0:
                 if q > 0:
                     break
                 c = np.int64(lc)
             else:
-                c = np.int64(C.expansions[-lc - 1, q])
+                c = np.int64(expansions[-lc - 1, q])
                 if c < 0:
                     break
             nb = _utf8_encode(c, enc)
@@ -210,18 +210,58 @@ def _same_word(data, ws, we, C, vocab_bytes, a, b, enc):
     return pos == b
 
 
-@njit(cache=True, nogil=True)
-def _lookup(h, data, ws, we, C, T, enc):
-    """Vocabulary id of the word data[ws:we] (hash h of its lowercased bytes), or -1."""
-    mask = T.ht_id.shape[0] - 1
+@njit(cache=True, nogil=True, inline="always")
+def _same_word(data, ws, we, lower, expansions, vocab_bytes, a, b, enc):
+    """Exact check: does data[ws:we], lowercased and UTF-8 encoded, equal vocab_bytes[a:b]?
+    ASCII words are compared here byte by byte; others go to _same_word_general (kept out of
+    line: its code in this function made every call several times slower)."""
+    n = we - ws
+    for r in range(n):
+        x = np.int64(data[ws + r])
+        if x >= 0x80:
+            return _same_word_general(data, ws, we, lower, expansions, vocab_bytes, a, b, enc)
+        if r >= b - a or np.int64(lower[x]) != np.int64(vocab_bytes[a + r]):
+            return False
+    return n == b - a
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lookup_ascii(h, data, ws, we, ascii_class, ht_hash, ht_id, vocab_bytes, vocab_off):
+    """_lookup for a word of ASCII word characters only (the scan's fast path): the byte check
+    is a plain loop over ascii_class (the lowercased bytes), with no call in it, which keeps
+    this path several times faster than the general one."""
+    mask = ht_id.shape[0] - 1
     slot = _slot(h, mask)
+    n = we - ws
     while True:
-        vid = T.ht_id[slot]
+        vid = ht_id[slot]
         if vid < 0:
             return -1
-        if T.ht_hash[slot] == h:
-            if _same_word(data, ws, we, C, T.vocab_bytes, T.vocab_off[vid], T.vocab_off[vid + 1],
-                          enc):
+        if ht_hash[slot] == h:
+            a = vocab_off[vid]
+            if vocab_off[vid + 1] - a == n:
+                same = True
+                for r in range(n):
+                    if ascii_class[data[ws + r]] != np.int64(vocab_bytes[a + r]):
+                        same = False
+                        break
+                if same:
+                    return vid
+        slot = (slot + 1) & mask
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lookup(h, data, ws, we, lower, expansions, ht_hash, ht_id, vocab_bytes, vocab_off, enc):
+    """Vocabulary id of the word data[ws:we] (hash h of its lowercased bytes), or -1."""
+    mask = ht_id.shape[0] - 1
+    slot = _slot(h, mask)
+    while True:
+        vid = ht_id[slot]
+        if vid < 0:
+            return -1
+        if ht_hash[slot] == h:
+            if _same_word(data, ws, we, lower, expansions, vocab_bytes, vocab_off[vid],
+                          vocab_off[vid + 1], enc):
                 return vid
         slot = (slot + 1) & mask
 
@@ -238,7 +278,7 @@ def _ascii_class(cls, lower):
     return out
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _record(known, n_known, tok, vid, wpos, sent, para, bstart, bend):
     """Append a vocabulary word to ``known`` (rows past its end are counted, not written)."""
     if n_known < known.shape[0]:
@@ -324,45 +364,54 @@ def _map_grow(m):
 
 
 @njit(cache=True, nogil=True)
-def map_slot(m, a, b):
-    """(map, slot) of key (a, b), inserted with zero values when new; a >= 0."""
-    if 2 * (m[2][0] + 1) > m[0].shape[0]:
-        m = _map_grow(m)
-    keys = m[0]
+def _find_or_insert(keys, used, a, b):
+    """Slot of key (a, b), inserted when new; -1 when the map must grow first (half full).
+    Takes and returns no tuple of arrays: this runs per unit and per term, and every array
+    handed back out of a function costs reference counting."""
     mask = keys.shape[0] - 1
     j = np.int64(_mhash(a, b) & np.uint64(mask))
     while True:
         k0 = keys[j, 0]
         if k0 == a and keys[j, 1] == b:
-            return m, j
+            return j
         if k0 < 0:
+            if 2 * (used[0] + 1) > keys.shape[0]:
+                return -1
             keys[j, 0] = a
             keys[j, 1] = b
-            m[2][0] += 1
-            return m, j
+            used[0] += 1
+            return j
         j = (j + 1) & mask
+
+
+@njit(cache=True, nogil=True)
+def map_slot(m, a, b):
+    """(map, slot) of key (a, b), inserted with zero values when new; a >= 0."""
+    j = _find_or_insert(m[0], m[2], a, b)
+    if j < 0:
+        m = _map_grow(m)
+        j = _find_or_insert(m[0], m[2], a, b)
+    return m, j
 
 
 # ---- tokenize ----------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
-def _scan_doc(data, start, end, C, T, known, enc, subs):
+def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht_id,
+              vocab_bytes, vocab_off, is_abbrev, hyphen_vid, root_child, known, enc, subs):
     """Tokenize one document; write its lexicon-vocabulary words into ``known``.
 
     ``C.ascii_class[b]`` is the lowercased byte when byte b is an ASCII word character, -1 when
     it is ASCII punctuation, and 0 otherwise (whitespace, non-ASCII bytes). When the lexicon has
     hyphenated forms (``T.hyphen_vid >= 0``) a punctuation token that is exactly "-" is recorded
-    too, with the hyphen pseudo-word's vocabulary id.
+    too, with the hyphen pseudo-word's vocabulary id. A vocabulary word that starts no form
+    (``root_child[vid] < 0``: an inner word such as "of" in "state of the art") and the
+    hyphen are recorded only right after another recorded token: elsewhere they cannot be
+    part of a match, and common inner words would otherwise fill ``known``.
 
     Returns (number of known words, number of words). When the first number exceeds
     ``known.shape[0]`` the caller retries with a larger buffer (rows past the end are not
     written); keeping the buffer fixed here keeps this loop free of allocations.
     """
-    cls = C.cls
-    lower = C.lower
-    ascii_class = C.ascii_class
-    ht_id = T.ht_id
-    is_abbrev = T.is_abbrev
-    hyphen_vid = T.hyphen_vid
     mask = ht_id.shape[0] - 1
     n_known = 0
     state = 0  # 0 between tokens, 1 in a word, 2 in punctuation
@@ -375,6 +424,8 @@ def _scan_doc(data, start, end, C, T, known, enc, subs):
     p_hyphen_first = False
     ps = start  # byte offset where the current punctuation token starts
     prev_abbrev = False
+    last_rec = -2  # token index of the last recorded token
+    word_ascii = True  # the current word is ASCII bytes only (the fast lookup applies)
     tok = 0
     wpos = 0
     sent = 0
@@ -402,7 +453,7 @@ def _scan_doc(data, start, end, C, T, known, enc, subs):
                 else:  # lowercasing expands to several code points (e.g. U+0130)
                     pend_n = 0
                     for q in range(3):
-                        e = C.expansions[-lc - 1, q]
+                        e = expansions[-lc - 1, q]
                         if e >= 0:
                             subs[pend_n] = e
                             pend_n += 1
@@ -418,8 +469,10 @@ def _scan_doc(data, start, end, C, T, known, enc, subs):
         if state == 1:
             if k == _WORD:  # hot path: one more character of the current word
                 h = _hash_cp(h, c)
-                if pend_i < pend_n:
-                    continue
+                if pend_n > 0 or data[ci] >= 0x80:  # (the original byte: K -> k)
+                    word_ascii = False
+                if pend_i < pend_n or not word_ascii:
+                    continue  # only words of ASCII bytes take the fast path below
                 # fast path for the common cases: ASCII words separated by a single space, or
                 # by one ASCII punctuation character and a space ("word, word", "word. Word")
                 while True:
@@ -446,10 +499,13 @@ def _scan_doc(data, start, end, C, T, known, enc, subs):
                     # the word data[ws:i] ends here
                     vid = ht_id[_slot(h, mask)]
                     if vid >= 0:
-                        vid = _lookup(h, data, ws, i, C, T, enc)
+                        vid = _lookup_ascii(h, data, ws, i, ascii_class, ht_hash, ht_id,
+                                            vocab_bytes, vocab_off)
                     prev_abbrev = False
                     if vid >= 0:
-                        n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, i)
+                        if root_child[vid] >= 0 or last_rec == tok - 1:
+                            n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, i)
+                            last_rec = tok
                         prev_abbrev = is_abbrev[vid] != 0
                     wpos += 1
                     tok += 1
@@ -457,22 +513,27 @@ def _scan_doc(data, start, end, C, T, known, enc, subs):
                         if (punct == _DOT and not prev_abbrev) or punct == _BANG \
                                 or punct == _QUESTION:
                             sent += 1
-                        elif punct == _HYPHEN_BYTE and hyphen_vid >= 0:
+                        elif punct == _HYPHEN_BYTE and hyphen_vid >= 0 and last_rec == tok - 1:
                             n_known = _record(known, n_known, tok, hyphen_vid, wpos, sent, para,
                                               i, i + 1)
+                            last_rec = tok
                         prev_abbrev = False
                         tok += 1
                     ws = nxt
                     h = _hstep(_H0, c2)
+                    word_ascii = True
                     i = nxt + 1
                 continue
             # the word data[ws:ci] ends here
             vid = ht_id[_slot(h, mask)]  # first probe inline: most words stop here
             if vid >= 0:
-                vid = _lookup(h, data, ws, ci, C, T, enc)
+                vid = _lookup(h, data, ws, ci, lower, expansions, ht_hash, ht_id, vocab_bytes,
+                              vocab_off, enc)
             prev_abbrev = False
             if vid >= 0:
-                n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, ci)
+                if root_child[vid] >= 0 or last_rec == tok - 1:
+                    n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, ci)
+                    last_rec = tok
                 prev_abbrev = is_abbrev[vid] != 0
             wpos += 1
             tok += 1
@@ -487,8 +548,9 @@ def _scan_doc(data, start, end, C, T, known, enc, subs):
             # right after an abbreviation word
             if p_term and not (p_n == 1 and p_dot_first and prev_abbrev):
                 sent += 1
-            elif p_n == 1 and p_hyphen_first and hyphen_vid >= 0:
+            elif p_n == 1 and p_hyphen_first and hyphen_vid >= 0 and last_rec == tok - 1:
                 n_known = _record(known, n_known, tok, hyphen_vid, wpos, sent, para, ps, ps + 1)
+                last_rec = tok
             prev_abbrev = False
             tok += 1
             state = 0
@@ -497,6 +559,7 @@ def _scan_doc(data, start, end, C, T, known, enc, subs):
             state = 1
             ws = ci
             h = _hash_cp(_H0, c)
+            word_ascii = c < 0x80 and data[ci] < 0x80
         elif k == _PUNCT:
             state = 2
             p_term = c == _DOT or c == _BANG or c == _QUESTION
@@ -558,22 +621,22 @@ def case_ok(rule, bits):
 
 
 @njit(cache=True, nogil=True)
-def path_accepts(p, bits_known, bits, T):
-    """Does path p match text with these case bits? (bits_known False: no rule needs them.)"""
-    if T.path_target[p] >= 0:
-        return case_ok(T.path_case[p], bits)
-    for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
-        if case_ok(T.ent_case[e], bits):
+def path_accepts(p, bits, path_target, path_case, path_ent_start, ent_case):
+    """Does path p match text with these case bits?"""
+    if path_target[p] >= 0:
+        return case_ok(path_case[p], bits)
+    for e in range(path_ent_start[p], path_ent_start[p + 1]):
+        if case_ok(ent_case[e], bits):
             return True
     return False
 
 
 @njit(cache=True, nogil=True)
-def _needs_case(p, T):
-    if T.path_target[p] >= 0:
-        return T.path_case[p] != CASE_ANY
-    for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
-        if T.ent_case[e] != CASE_ANY:
+def _needs_case(p, path_target, path_case, path_ent_start, ent_case):
+    if path_target[p] >= 0:
+        return path_case[p] != CASE_ANY
+    for e in range(path_ent_start[p], path_ent_start[p + 1]):
+        if ent_case[e] != CASE_ANY:
             return True
     return False
 
@@ -589,6 +652,16 @@ def _match(known, n_known, data, C, T, gm, om):
     n_gm = 0
     n_om = 0
     j = 0
+    node_start = T.node_start
+    edge_vid = T.edge_vid
+    edge_child = T.edge_child
+    node_path = T.node_path
+    root_child = T.root_child
+    path_target = T.path_target
+    path_case = T.path_case
+    path_ent_start = T.path_ent_start
+    ent_case = T.ent_case
+    lower = C.lower
     while j < n_known:
         node = 0
         best = -1
@@ -599,15 +672,18 @@ def _match(known, n_known, data, C, T, gm, om):
             if t > j and (known[t, K_TOK] != known[t - 1, K_TOK] + 1
                           or known[t, K_PARA] != known[t - 1, K_PARA]):
                 break
-            node = _child(T.node_start, T.edge_vid, T.edge_child, node, known[t, K_VID])
+            if t == j:
+                node = root_child[known[t, K_VID]]
+            else:
+                node = _child(node_start, edge_vid, edge_child, node, known[t, K_VID])
             if node < 0:
                 break
-            p = T.node_path[node]
+            p = node_path[node]
             if p >= 0:
                 bits = 0
-                if _needs_case(p, T):
-                    bits = span_case_bits(data, known[j, K_BS], known[t, K_BE], C.lower)
-                if path_accepts(p, True, bits, T):
+                if _needs_case(p, path_target, path_case, path_ent_start, ent_case):
+                    bits = span_case_bits(data, known[j, K_BS], known[t, K_BE], lower)
+                if path_accepts(p, bits, path_target, path_case, path_ent_start, ent_case):
                     best = p
                     best_end = t
                     best_bits = bits
@@ -615,9 +691,10 @@ def _match(known, n_known, data, C, T, gm, om):
         if best < 0:
             j += 1
             continue
-        target = T.path_target[best]
+        target = path_target[best]
         if target >= 0:
-            om = _grow(om, n_om + 1)
+            if n_om >= om.shape[0]:
+                om = _grow(om, n_om + 1)
             om[n_om, O_TARGET] = target
             om[n_om, O_FIRST] = known[j, K_WPOS]
             om[n_om, O_LAST] = known[best_end, K_WPOS]
@@ -627,7 +704,8 @@ def _match(known, n_known, data, C, T, gm, om):
             om[n_om, O_BE] = known[best_end, K_BE]
             n_om += 1
         else:
-            gm = _grow(gm, n_gm + 1)
+            if n_gm >= gm.shape[0]:
+                gm = _grow(gm, n_gm + 1)
             gm[n_gm, G_PATH] = best
             gm[n_gm, G_BITS] = best_bits
             gm[n_gm, G_FIRST] = known[j, K_WPOS]
@@ -647,7 +725,10 @@ def doc_mentions(data, start, end, C, T, known, gm, om, enc, subs):
 
     The one place that turns text into mentions: counting, tagging and classification call it."""
     while True:
-        n_known, n_words = _scan_doc(data, start, end, C, T, known, enc, subs)
+        n_known, n_words = _scan_doc(data, start, end, C.cls, C.lower, C.expansions,
+                                     C.ascii_class, T.ht_hash, T.ht_id, T.vocab_bytes,
+                                     T.vocab_off, T.is_abbrev, T.hyphen_vid, T.root_child, known,
+                                     enc, subs)
         if n_known <= known.shape[0]:
             break
         known = np.empty((2 * n_known, KNOWN_COLS), dtype=np.int64)
@@ -659,13 +740,23 @@ def doc_mentions(data, start, end, C, T, known, gm, om, enc, subs):
 @njit(cache=True, nogil=True)
 def window_ranges(kind, k, om, n_om, gm, n_gm, S):
     """The window of every target mention q: group mentions gm[S.lo[q]:S.hi[q]] are in it, and
-    S.first[q] = 1 when q starts a unit.
+    S.first[q] = 1 when q starts a unit (see _ranges)."""
+    _ranges(kind, k, om, n_om, gm, n_gm, S.lo, S.hi, S.first, S.seen_target, S.stamp)
+
+
+@njit(cache=True, nogil=True)
+def _ranges(kind, k, om, n_om, gm, n_gm, lo, hi, first, seen_target, stamp):
+    """The one definition of a window: for target mention q, group mentions gm[lo[q]:hi[q]] are
+    in its window; first[q] = 1 when q starts a unit.
 
     Context windows (sentence, paragraph, document): all group mentions of the mention's
     context; a unit is one (context, target) pair, so only the first mention of a target in a
     context starts one. Positional windows (k words or tokens): group mentions with a position
     within k of the mention's first-to-last positions; every mention is a unit. Mentions are in
     document order and never overlap, so each window is a contiguous range of ``gm``.
+
+    (Performance note for every kernel here: arrays are unpacked from tuples once, outside the
+    loops; reading a tuple's array inside a loop costs reference counting on every access.)
     """
     if kind == WK_POSITIONAL:
         p = 0
@@ -677,9 +768,9 @@ def window_ranges(kind, k, om, n_om, gm, n_gm, S):
             h = p
             while h < n_gm and gm[h, G_FIRST] <= we + k:
                 h += 1
-            S.lo[q] = p
-            S.hi[q] = h
-            S.first[q] = 1
+            lo[q] = p
+            hi[q] = h
+            first[q] = 1
         return
     ocol = O_SENT if kind == WK_SENTENCE else O_PARA
     gcol = G_SENT if kind == WK_SENTENCE else G_PARA
@@ -690,8 +781,8 @@ def window_ranges(kind, k, om, n_om, gm, n_gm, S):
     for q in range(n_om):
         key = 0 if kind == WK_DOCUMENT else om[q, ocol]
         if q == 0 or key != prev:
-            S.stamp[0] += 1
-            ctx = S.stamp[0]
+            stamp[0] += 1
+            ctx = stamp[0]
             prev = key
             if kind == WK_DOCUMENT:
                 g = 0
@@ -702,134 +793,245 @@ def window_ranges(kind, k, om, n_om, gm, n_gm, S):
                 g2 = g
                 while g2 < n_gm and gm[g2, gcol] == key:
                     g2 += 1
-        S.lo[q] = g
-        S.hi[q] = g2
+        lo[q] = g
+        hi[q] = g2
         t = om[q, O_TARGET]
-        if S.seen_target[t] != ctx:
-            S.seen_target[t] = ctx
-            S.first[q] = 1
+        if seen_target[t] != ctx:
+            seen_target[t] = ctx
+            first[q] = 1
         else:
-            S.first[q] = 0
+            first[q] = 0
 
 
-@njit(cache=True, nogil=True)
-def _collect(lo, hi, gm, T, S):
-    """The groups present in gm[lo:hi] (entries passing their case rule): fills S.touched_col
-    (with S.cnt_col mentions each), S.touched_axis (with S.n_present groups each) and
-    S.touched_gterm (with S.cnt_gterm). Returns (n_cols, n_axes, n_gterms) touched."""
-    S.stamp[0] += 1
-    st = S.stamp[0]
+@njit(cache=True, nogil=True, inline="always")
+def _collect(lo, hi, gm, ent_start, ent_case, ent_col, ent_label, col_axis, label_gterm,
+             seen_col, cnt_col, touched_col, seen_axis, n_present, touched_axis, seen_gterm,
+             cnt_gterm, touched_gterm, stamp):
+    """The groups present in gm[lo:hi] (entries passing their case rule): fills touched_col
+    (with cnt_col mentions each), touched_axis (with n_present groups each) and touched_gterm
+    (with cnt_gterm). Returns (n_cols, n_axes, n_gterms) touched."""
+    stamp[0] += 1
+    st = stamp[0]
     n_tc = 0
     n_ta = 0
     n_tg = 0
     for q in range(lo, hi):
         p = gm[q, G_PATH]
         bits = gm[q, G_BITS]
-        for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
-            if not case_ok(T.ent_case[e], bits):
+        for e in range(ent_start[p], ent_start[p + 1]):
+            if not case_ok(ent_case[e], bits):
                 continue
-            c = T.ent_col[e]
-            if S.seen_col[c] != st:
-                S.seen_col[c] = st
-                S.cnt_col[c] = 0
-                S.touched_col[n_tc] = c
+            c = ent_col[e]
+            if seen_col[c] != st:
+                seen_col[c] = st
+                cnt_col[c] = 0
+                touched_col[n_tc] = c
                 n_tc += 1
-                a = T.col_axis[c]
-                if S.seen_axis[a] != st:
-                    S.seen_axis[a] = st
-                    S.n_present[a] = 0
-                    S.touched_axis[n_ta] = a
+                a = col_axis[c]
+                if seen_axis[a] != st:
+                    seen_axis[a] = st
+                    n_present[a] = 0
+                    touched_axis[n_ta] = a
                     n_ta += 1
-                S.n_present[a] += 1
-            S.cnt_col[c] += 1
-            g = T.label_gterm[T.ent_label[e]]
+                n_present[a] += 1
+            cnt_col[c] += 1
+            g = label_gterm[ent_label[e]]
             if g >= 0:
-                if S.seen_gterm[g] != st:
-                    S.seen_gterm[g] = st
-                    S.cnt_gterm[g] = 0
-                    S.touched_gterm[n_tg] = g
+                if seen_gterm[g] != st:
+                    seen_gterm[g] = st
+                    cnt_gterm[g] = 0
+                    touched_gterm[n_tg] = g
                     n_tg += 1
-                S.cnt_gterm[g] += 1
+                cnt_gterm[g] += 1
     return n_tc, n_ta, n_tg
 
 
 @njit(cache=True, nogil=True)
-def _add_unit(maps, s, w, t, n_tc, n_ta, n_tg, T, S, wts):
-    """Add one unit (source s, window w, target t) whose groups _collect found."""
-    m_unit, m_axis, m_group, m_term = maps
-    nb = wts.shape[0]
-    base = (np.int64(w) << SHIFT_WINDOW) | (np.int64(t) << SHIFT_TARGET)
-    m_unit, j = map_slot(m_unit, s, base)
-    v = m_unit[1]
-    v[j, UNIT_UNITS] += 1
-    for b in range(nb):
-        v[j, 1 + b] += wts[b]
-    for i in range(n_ta):
-        a = S.touched_axis[i]
-        m_axis, j = map_slot(m_axis, s, base | a)
-        m_axis[1][j, AXIS_ANY] += 1
-        if S.n_present[a] >= 2:
-            m_axis[1][j, AXIS_MULTI] += 1
-    for i in range(n_tc):
-        c = S.touched_col[i]
-        only = S.n_present[T.col_axis[c]] == 1
-        m_group, j = map_slot(m_group, s, base | c)
-        v = m_group[1]
-        v[j, GROUP_WITH] += 1
-        if only:
-            v[j, GROUP_ONLY] += 1
-        v[j, GROUP_MENTIONS] += S.cnt_col[c]
-        for b in range(nb):
-            v[j, 3 + b] += wts[b]
-            if only:
-                v[j, 3 + nb + b] += wts[b]
-    for i in range(n_tg):
-        g = S.touched_gterm[i]
-        m_term, j = map_slot(m_term, s, base | g)
-        m_term[1][j, TERM_COUNT] += S.cnt_gterm[g]
-        m_term[1][j, TERM_UNITS] += 1
-    return (m_unit, m_axis, m_group, m_term)
+def collect_groups(lo, hi, gm, T, S):
+    """_collect with the tables and scratch as tuples (for code outside the hot loops)."""
+    return _collect(lo, hi, gm, T.path_ent_start, T.ent_case, T.ent_col, T.ent_label,
+                    T.col_axis, T.label_gterm, S.seen_col, S.cnt_col, S.touched_col,
+                    S.seen_axis, S.n_present, S.touched_axis, S.seen_gterm, S.cnt_gterm,
+                    S.touched_gterm, S.stamp)
 
 
 @njit(cache=True, nogil=True)
-def _offer(m_ctx, kind, key, prio, batch_no, d, bs, be, K):
-    """Offer a mention to the bottom-K reservoir of (kind, key)."""
-    m_ctx, j = map_slot(m_ctx, kind, key)
-    v = m_ctx[1]
-    n = v[j, 0]
+def _doc_distinct(om, n_om, gm, n_gm, T, S):
+    """(targets, group columns, axes, gender terms) distinct among one document's mentions:
+    the bounds of how many new accumulator keys the document can add."""
+    seen_target = S.seen_target
+    seen_col = S.seen_col
+    seen_axis = S.seen_axis
+    seen_gterm = S.seen_gterm
+    ent_start = T.path_ent_start
+    ent_case = T.ent_case
+    ent_col = T.ent_col
+    ent_label = T.ent_label
+    col_axis = T.col_axis
+    label_gterm = T.label_gterm
+    S.stamp[0] += 1
+    st = S.stamp[0]
+    n_t = 0
+    for q in range(n_om):
+        t = om[q, O_TARGET]
+        if seen_target[t] != st:
+            seen_target[t] = st
+            n_t += 1
+    n_c = 0
+    n_a = 0
+    n_g = 0
+    for q in range(n_gm):
+        p = gm[q, G_PATH]
+        for e in range(ent_start[p], ent_start[p + 1]):
+            if not case_ok(ent_case[e], gm[q, G_BITS]):
+                continue
+            c = ent_col[e]
+            if seen_col[c] != st:
+                seen_col[c] = st
+                n_c += 1
+                a = col_axis[c]
+                if seen_axis[a] != st:
+                    seen_axis[a] = st
+                    n_a += 1
+            g = label_gterm[ent_label[e]]
+            if g >= 0 and seen_gterm[g] != st:
+                seen_gterm[g] = st
+                n_g += 1
+    return n_t, n_c, n_a, n_g
+
+
+@njit(cache=True, nogil=True)
+def _room(m, need):
+    """m grown until ``need`` more keys fit without passing half full."""
+    while 2 * (m[2][0] + need) > m[0].shape[0]:
+        m = _map_grow(m)
+    return m
+
+
+# contexts reservoir values per key: [filled, largest priority kept, K priorities, K batch
+# numbers, K document indices, K byte starts, K byte ends]
+CTX_FILLED, CTX_MAX, CTX_PRIO = 0, 1, 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _offer(ck, cv, cu, kind, key, prio, batch_no, d, bs, be, K):
+    """Offer a mention to the bottom-K reservoir of (kind, key) (room already made); returns the
+    reservoir's gate: the largest priority it keeps when full, else int64 max."""
+    j = _find_or_insert(ck, cu, kind, key)
+    n = cv[j, CTX_FILLED]
+    if n >= K and prio >= cv[j, CTX_MAX]:
+        return cv[j, CTX_MAX]  # the common case once a reservoir is full: one comparison
     if n < K:
         r = n
-        v[j, 0] = n + 1
+        cv[j, CTX_FILLED] = n + 1
     else:
         r = 0
         for x in range(1, K):
-            if v[j, 1 + x] > v[j, 1 + r]:
+            if cv[j, CTX_PRIO + x] > cv[j, CTX_PRIO + r]:
                 r = x
-        if prio >= v[j, 1 + r]:
-            return m_ctx
-    v[j, 1 + r] = prio
-    v[j, 1 + K + r] = batch_no
-    v[j, 1 + 2 * K + r] = d
-    v[j, 1 + 3 * K + r] = bs
-    v[j, 1 + 4 * K + r] = be
-    return m_ctx
+    cv[j, CTX_PRIO + r] = prio
+    cv[j, CTX_PRIO + K + r] = batch_no
+    cv[j, CTX_PRIO + 2 * K + r] = d
+    cv[j, CTX_PRIO + 3 * K + r] = bs
+    cv[j, CTX_PRIO + 4 * K + r] = be
+    if cv[j, CTX_FILLED] == K:
+        mx = cv[j, CTX_PRIO]
+        for x in range(1, K):
+            if cv[j, CTX_PRIO + x] > mx:
+                mx = cv[j, CTX_PRIO + x]
+        cv[j, CTX_MAX] = mx
+        return mx
+    return _I63
 
 
 @njit(cache=True, nogil=True)
 def count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, positional_only):
-    """Every unit of every window of W for one document's mentions (word or token positions).
-    S.lo/hi/first must hold n_om entries (ensure_scratch)."""
-    for wi in range(W.kind.shape[0]):
-        kind = W.kind[wi]
+    """Every unit of every window of W for one document's mentions (word or token positions):
+    per unit (source s, window, target t) the groups present per axis go to the accumulators
+    (value layouts: UNIT_*, AXIS_*, GROUP_*, TERM_*). S.lo/hi/first must hold n_om entries
+    (ensure_scratch)."""
+    m_unit, m_axis, m_group, m_term = maps
+    ent_start = T.path_ent_start
+    ent_case = T.ent_case
+    ent_col = T.ent_col
+    ent_label = T.ent_label
+    col_axis = T.col_axis
+    label_gterm = T.label_gterm
+    seen_col = S.seen_col
+    cnt_col = S.cnt_col
+    touched_col = S.touched_col
+    seen_axis = S.seen_axis
+    n_present = S.n_present
+    touched_axis = S.touched_axis
+    seen_gterm = S.seen_gterm
+    cnt_gterm = S.cnt_gterm
+    touched_gterm = S.touched_gterm
+    stamp = S.stamp
+    lo = S.lo
+    hi = S.hi
+    first = S.first
+    seen_target = S.seen_target
+    w_kind = W.kind
+    w_k = W.k
+    w_index = W.index
+    nb = wts.shape[0]
+    # make room once per document for every key its units can add: per window, one unit key
+    # per distinct target, times the distinct axes, columns and gender terms of the document
+    n_win = w_kind.shape[0]
+    n_t, n_c, n_a, n_g = _doc_distinct(om, n_om, gm, n_gm, T, S)
+    m_unit = _room(m_unit, n_win * n_t)
+    m_axis = _room(m_axis, n_win * n_t * n_a)
+    m_group = _room(m_group, n_win * n_t * n_c)
+    m_term = _room(m_term, n_win * n_t * n_g)
+    uk, uv, uu = m_unit
+    ak, av, au = m_axis
+    gk, gv, gu = m_group
+    tk, tv, tu = m_term
+    for wi in range(n_win):
+        kind = w_kind[wi]
         if positional_only and kind != WK_POSITIONAL:
             continue
-        window_ranges(kind, W.k[wi], om, n_om, gm, n_gm, S)
+        _ranges(kind, w_k[wi], om, n_om, gm, n_gm, lo, hi, first, seen_target, stamp)
+        w = w_index[wi]
         for q in range(n_om):
-            if S.first[q] == 0:
+            if first[q] == 0:
                 continue
-            n_tc, n_ta, n_tg = _collect(S.lo[q], S.hi[q], gm, T, S)
-            maps = _add_unit(maps, s, W.index[wi], om[q, O_TARGET], n_tc, n_ta, n_tg, T, S, wts)
-    return maps
+            t = om[q, O_TARGET]
+            base = (np.int64(w) << SHIFT_WINDOW) | (np.int64(t) << SHIFT_TARGET)
+            j = _find_or_insert(uk, uu, s, base)
+            uv[j, UNIT_UNITS] += 1
+            for b in range(nb):
+                uv[j, 1 + b] += wts[b]
+            if lo[q] == hi[q]:
+                continue
+            n_tc, n_ta, n_tg = _collect(lo[q], hi[q], gm, ent_start, ent_case, ent_col,
+                                        ent_label, col_axis, label_gterm, seen_col, cnt_col,
+                                        touched_col, seen_axis, n_present, touched_axis,
+                                        seen_gterm, cnt_gterm, touched_gterm, stamp)
+            for i in range(n_ta):
+                a = touched_axis[i]
+                j = _find_or_insert(ak, au, s, base | a)
+                av[j, AXIS_ANY] += 1
+                if n_present[a] >= 2:
+                    av[j, AXIS_MULTI] += 1
+            for i in range(n_tc):
+                c = touched_col[i]
+                only = n_present[col_axis[c]] == 1
+                j = _find_or_insert(gk, gu, s, base | c)
+                gv[j, GROUP_WITH] += 1
+                if only:
+                    gv[j, GROUP_ONLY] += 1
+                gv[j, GROUP_MENTIONS] += cnt_col[c]
+                for b in range(nb):
+                    gv[j, 3 + b] += wts[b]
+                    if only:
+                        gv[j, 3 + nb + b] += wts[b]
+            for i in range(n_tg):
+                g = touched_gterm[i]
+                j = _find_or_insert(tk, tu, s, base | g)
+                tv[j, TERM_COUNT] += cnt_gterm[g]
+                tv[j, TERM_UNITS] += 1
+    return ((uk, uv, uu), (ak, av, au), (gk, gv, gu), (tk, tv, tu))
 
 
 @njit(cache=True, nogil=True)
@@ -841,77 +1043,135 @@ def ensure_scratch(S, n):
     return Scratch(S.cnt_col, S.seen_col, S.touched_col, S.seen_axis, S.n_present,
                    S.touched_axis, S.cnt_gterm, S.seen_gterm, S.touched_gterm, S.seen_label,
                    S.seen_target, S.stamp, np.zeros(m, dtype=np.int64),
-                   np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64))
+                   np.zeros(m, dtype=np.int64), np.zeros(m, dtype=np.int64), S.cnt_label,
+                   S.touched_label)
 
 
 @njit(cache=True, nogil=True)
 def _add_representation(m_repr, s, gm, n_gm, T, S):
-    """Documents and mentions of every label, group column and axis in one document."""
+    """Documents and mentions of every label, group column and axis in one document: counted
+    in the scratch arrays first, then one map update per distinct label, column and axis."""
+    seen_label = S.seen_label
+    cnt_label = S.cnt_label
+    touched_label = S.touched_label
+    seen_col = S.seen_col
+    cnt_col = S.cnt_col
+    touched_col = S.touched_col
+    seen_axis = S.seen_axis
+    n_present = S.n_present
+    touched_axis = S.touched_axis
     S.stamp[0] += 1
     st = S.stamp[0]
+    n_tl = 0
+    n_tc = 0
+    n_ta = 0
+    ent_start = T.path_ent_start
+    ent_case = T.ent_case
+    ent_label = T.ent_label
+    ent_col = T.ent_col
+    col_axis = T.col_axis
     for q in range(n_gm):
         p = gm[q, G_PATH]
         bits = gm[q, G_BITS]
-        for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
-            if not case_ok(T.ent_case[e], bits):
+        for e in range(ent_start[p], ent_start[p + 1]):
+            if not case_ok(ent_case[e], bits):
                 continue
-            lab = T.ent_label[e]
-            c = T.ent_col[e]
-            a = T.col_axis[c]
-            m_repr, j = map_slot(m_repr, s, (np.int64(REPR_LABEL) << SHIFT_WINDOW) | lab)
-            m_repr[1][j, REPR_MENTIONS] += 1
-            if S.seen_label[lab] != st:
-                S.seen_label[lab] = st
-                m_repr[1][j, REPR_DOCUMENTS] += 1
-            m_repr, j = map_slot(m_repr, s, (np.int64(REPR_COLUMN) << SHIFT_WINDOW) | c)
-            m_repr[1][j, REPR_MENTIONS] += 1
-            if S.seen_col[c] != st:
-                S.seen_col[c] = st
-                m_repr[1][j, REPR_DOCUMENTS] += 1
-            m_repr, j = map_slot(m_repr, s, (np.int64(REPR_AXIS) << SHIFT_WINDOW) | a)
-            m_repr[1][j, REPR_MENTIONS] += 1
-            if S.seen_axis[a] != st:
-                S.seen_axis[a] = st
-                m_repr[1][j, REPR_DOCUMENTS] += 1
-    return m_repr
+            lab = ent_label[e]
+            if seen_label[lab] != st:
+                seen_label[lab] = st
+                cnt_label[lab] = 0
+                touched_label[n_tl] = lab
+                n_tl += 1
+            cnt_label[lab] += 1
+            c = ent_col[e]
+            if seen_col[c] != st:
+                seen_col[c] = st
+                cnt_col[c] = 0
+                touched_col[n_tc] = c
+                n_tc += 1
+            cnt_col[c] += 1
+            a = col_axis[c]
+            if seen_axis[a] != st:
+                seen_axis[a] = st
+                n_present[a] = 0
+                touched_axis[n_ta] = a
+                n_ta += 1
+            n_present[a] += 1
+    m_repr = _room(m_repr, n_tl + n_tc + n_ta)
+    rk, rv, ru = m_repr
+    for i in range(n_tl):
+        lab = touched_label[i]
+        key = (np.int64(REPR_LABEL) << SHIFT_WINDOW) | lab
+        j = _find_or_insert(rk, ru, s, key)
+        rv[j, REPR_DOCUMENTS] += 1
+        rv[j, REPR_MENTIONS] += cnt_label[lab]
+    for i in range(n_tc):
+        c = touched_col[i]
+        key = (np.int64(REPR_COLUMN) << SHIFT_WINDOW) | c
+        j = _find_or_insert(rk, ru, s, key)
+        rv[j, REPR_DOCUMENTS] += 1
+        rv[j, REPR_MENTIONS] += cnt_col[c]
+    for i in range(n_ta):
+        a = touched_axis[i]
+        key = (np.int64(REPR_AXIS) << SHIFT_WINDOW) | a
+        j = _find_or_insert(rk, ru, s, key)
+        rv[j, REPR_DOCUMENTS] += 1
+        rv[j, REPR_MENTIONS] += n_present[a]
+    return (rk, rv, ru)
 
 
 @njit(cache=True, nogil=True)
-def _offer_contexts(m_ctx, doc_key, d, start, om, n_om, gm, n_gm, T, S, W, ctx_w, K,
+def _offer_contexts(m_ctx, gate, doc_key, d, start, om, n_om, gm, n_gm, T, S, W, ctx_w, K,
                     batch_no):
     """Offer every target mention, group mention and (ctx_w window) target x group unit of one
-    document to the contexts reservoirs."""
+    document to the contexts reservoirs. ``gate[t]`` (targets) and ``gate[n_targets + c]``
+    (group columns) hold the largest priority their full reservoir keeps (int64 max while not
+    full), so most offers are turned away by one comparison, without a map lookup."""
+    ent_start = T.path_ent_start
+    ent_case = T.ent_case
+    ent_col = T.ent_col
+    n_t, n_c, _, _ = _doc_distinct(om, n_om, gm, n_gm, T, S)
+    pairs = n_t * n_c if ctx_w >= 0 else 0
+    m_ctx = _room(m_ctx, n_t + n_c + pairs)
+    ck, cv, cu = m_ctx
+    n_targets = T.n_targets
     for q in range(n_om):
         t = om[q, O_TARGET]
         prio = context_priority(doc_key, om[q, O_BS] - start, CTX_TARGET, t)
-        m_ctx = _offer(m_ctx, CTX_TARGET, t, prio, batch_no, d, om[q, O_BS], om[q, O_BE], K)
+        if prio < gate[t]:
+            gate[t] = _offer(ck, cv, cu, CTX_TARGET, t, prio, batch_no, d, om[q, O_BS],
+                             om[q, O_BE], K)
     for q in range(n_gm):
         p = gm[q, G_PATH]
         bits = gm[q, G_BITS]
-        for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
-            if case_ok(T.ent_case[e], bits):
-                c = T.ent_col[e]
+        for e in range(ent_start[p], ent_start[p + 1]):
+            if case_ok(ent_case[e], bits):
+                c = ent_col[e]
                 prio = context_priority(doc_key, gm[q, G_BS] - start, CTX_GROUP, c)
-                m_ctx = _offer(m_ctx, CTX_GROUP, c, prio, batch_no, d, gm[q, G_BS], gm[q, G_BE],
-                               K)
-    if ctx_w >= 0 and n_gm > 0:
+                if prio < gate[n_targets + c]:
+                    gate[n_targets + c] = _offer(ck, cv, cu, CTX_GROUP, c, prio, batch_no, d,
+                                                 gm[q, G_BS], gm[q, G_BE], K)
+    if pairs:
         window_ranges(W.kind[ctx_w], W.k[ctx_w], om, n_om, gm, n_gm, S)
+        lo = S.lo
+        hi = S.hi
+        first = S.first
+        touched = S.touched_col
         for q in range(n_om):
-            if S.first[q] == 0 or S.lo[q] == S.hi[q]:
+            if first[q] == 0 or lo[q] == hi[q]:
                 continue
-            n_tc, _, _ = _collect(S.lo[q], S.hi[q], gm, T, S)
+            n_tc, _, _ = collect_groups(lo[q], hi[q], gm, T, S)
             t = om[q, O_TARGET]
             for i in range(n_tc):
-                key = (np.int64(t) << SHIFT_TARGET) | S.touched_col[i]
+                key = (np.int64(t) << SHIFT_TARGET) | touched[i]
                 prio = context_priority(doc_key, om[q, O_BS] - start, CTX_PAIR, key)
-                m_ctx = _offer(m_ctx, CTX_PAIR, key, prio, batch_no, d, om[q, O_BS],
-                               om[q, O_BE], K)
-    return m_ctx
+                _offer(ck, cv, cu, CTX_PAIR, key, prio, batch_no, d, om[q, O_BS], om[q, O_BE], K)
+    return (ck, cv, cu)
 
 
 @njit(cache=True, nogil=True)
 def count_batch(data, offsets, doc_src, id_data, id_offsets, C, T, W, maps, m_repr, m_ctx,
-                doc_stats, poisson_cdf, n_boot, K, ctx_w, batch_no, S):
+                ctx_gate, doc_stats, poisson_cdf, n_boot, K, ctx_w, batch_no, S):
     """Count every word-position window of W for the documents data[offsets[d]:offsets[d+1]].
 
     doc_src[d] is the source index of document d; id_data/id_offsets the document ids (Arrow
@@ -945,8 +1205,8 @@ def count_batch(data, offsets, doc_src, id_data, id_offsets, C, T, W, maps, m_re
                 doc_key = fnv1a(id_data, id_offsets[d], id_offsets[d + 1])
             else:
                 doc_key = fnv1a(data, start, end) ^ _SM2
-            m_ctx = _offer_contexts(m_ctx, doc_key, d, start, om, n_om, gm, n_gm, T, S, W, ctx_w,
-                                    K, batch_no)
+            m_ctx = _offer_contexts(m_ctx, ctx_gate, doc_key, d, start, om, n_om, gm, n_gm, T,
+                                    S, W, ctx_w, K, batch_no)
         if n_om == 0:
             continue
         if n_boot > 0:
@@ -958,6 +1218,9 @@ def count_batch(data, offsets, doc_src, id_data, id_offsets, C, T, W, maps, m_re
 @njit(cache=True, nogil=True)
 def group_counts_batch(data, offsets, C, T, out):
     """out[d, c] += mentions of group column c in text d (entries passing their case rule)."""
+    ent_start = T.path_ent_start
+    ent_case = T.ent_case
+    ent_col = T.ent_col
     known = np.empty((1024, KNOWN_COLS), dtype=np.int64)
     gm = np.empty((64, GM_COLS), dtype=np.int64)
     om = np.empty((64, OM_COLS), dtype=np.int64)
@@ -968,9 +1231,9 @@ def group_counts_batch(data, offsets, C, T, out):
                                                     gm, om, enc, subs)
         for q in range(n_gm):
             p = gm[q, G_PATH]
-            for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
-                if case_ok(T.ent_case[e], gm[q, G_BITS]):
-                    out[d, T.ent_col[e]] += 1
+            for e in range(ent_start[p], ent_start[p + 1]):
+                if case_ok(ent_case[e], gm[q, G_BITS]):
+                    out[d, ent_col[e]] += 1
 
 
 @njit(cache=True, nogil=True)
@@ -1003,4 +1266,5 @@ def scratch_kernel(T):
                    np.zeros(ng, np.int64), np.zeros(ng, np.int64), np.zeros(ng, np.int64),
                    np.zeros(max(T.n_labels, 1), np.int64), np.zeros(max(T.n_targets, 1), np.int64),
                    np.zeros(1, np.int64), np.zeros(256, np.int64), np.zeros(256, np.int64),
-                   np.zeros(256, np.int64))
+                   np.zeros(256, np.int64), np.zeros(max(T.n_labels, 1), np.int64),
+                   np.zeros(max(T.n_labels, 1), np.int64))

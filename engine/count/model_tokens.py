@@ -138,6 +138,7 @@ def token_mentions(ids, a, b, edge_start, edge_tok, edge_child, node_path, node_
     n_gm = 0
     n_om = 0
     j = a
+    path_target = T.path_target
     while j < b:
         node = 0
         best = -1
@@ -156,15 +157,17 @@ def token_mentions(ids, a, b, edge_start, edge_tok, edge_child, node_path, node_
         if best < 0:
             j += 1
             continue
-        if T.path_target[best] >= 0:
-            om = K._grow(om, n_om + 1)
+        if path_target[best] >= 0:
+            if n_om >= om.shape[0]:
+                om = K._grow(om, n_om + 1)
             om[n_om, :] = 0
-            om[n_om, K.O_TARGET] = T.path_target[best]
+            om[n_om, K.O_TARGET] = path_target[best]
             om[n_om, K.O_FIRST] = j - a
             om[n_om, K.O_LAST] = best_end - a
             n_om += 1
         else:
-            gm = K._grow(gm, n_gm + 1)
+            if n_gm >= gm.shape[0]:
+                gm = K._grow(gm, n_gm + 1)
             gm[n_gm, :] = 0
             gm[n_gm, K.G_PATH] = best
             gm[n_gm, K.G_BITS] = best_bits

@@ -55,7 +55,8 @@ _TAG_COLS = 5  # [doc, byte start (or first token), byte end (or last token), ta
 
 @njit(cache=True, nogil=True)
 def _emit(out, n, d, bs, be, t, c):
-    out = K._grow(out, n + 1)
+    if n >= out.shape[0]:
+        out = K._grow(out, n + 1)
     out[n, 0] = d
     out[n, 1] = bs
     out[n, 2] = be
@@ -74,6 +75,7 @@ def _tag_batch(data, offsets, C, T, kind, k, doc_cols):
     enc = np.empty(4, dtype=np.uint8)
     subs = np.empty(3, dtype=np.int64)
     S = K.scratch_kernel(T)
+    ent_start, ent_case, ent_col = T.path_ent_start, T.ent_case, T.ent_col
     out = np.empty((256, _TAG_COLS), dtype=np.int64)
     n = 0
     for d in range(offsets.shape[0] - 1):
@@ -81,18 +83,19 @@ def _tag_batch(data, offsets, C, T, kind, k, doc_cols):
                                                       known, gm, om, enc, subs)
         for q in range(n_gm):
             p = gm[q, K.G_PATH]
-            for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
-                if K.case_ok(T.ent_case[e], gm[q, K.G_BITS]):
-                    doc_cols[d, T.ent_col[e]] += 1
+            for e in range(ent_start[p], ent_start[p + 1]):
+                if K.case_ok(ent_case[e], gm[q, K.G_BITS]):
+                    doc_cols[d, ent_col[e]] += 1
         S = K.ensure_scratch(S, n_om)
         K.window_ranges(kind, k, om, n_om, gm, n_gm, S)
+        lo, hi, touched = S.lo, S.hi, S.touched_col
         for q in range(n_om):
             bs = om[q, K.O_BS] - offsets[d]
             be = om[q, K.O_BE] - offsets[d]
             out, n = _emit(out, n, d, bs, be, om[q, K.O_TARGET], -1)
-            n_tc, _, _ = K._collect(S.lo[q], S.hi[q], gm, T, S)
+            n_tc, _, _ = K.collect_groups(lo[q], hi[q], gm, T, S)
             for i in range(n_tc):
-                out, n = _emit(out, n, d, bs, be, om[q, K.O_TARGET], S.touched_col[i])
+                out, n = _emit(out, n, d, bs, be, om[q, K.O_TARGET], touched[i])
     return out[:n]
 
 
@@ -103,6 +106,7 @@ def _tag_tokens(ids, offsets, edge_start, edge_tok, edge_child, node_path, node_
     gm = np.zeros((64, K.GM_COLS), dtype=np.int64)
     om = np.zeros((64, K.OM_COLS), dtype=np.int64)
     S = K.scratch_kernel(T)
+    ent_start, ent_case, ent_col = T.path_ent_start, T.ent_case, T.ent_col
     out = np.empty((256, _TAG_COLS), dtype=np.int64)
     n = 0
     for d in range(offsets.shape[0] - 1):
@@ -110,18 +114,19 @@ def _tag_tokens(ids, offsets, edge_start, edge_tok, edge_child, node_path, node_
                                             edge_child, node_path, node_bits, T, gm, om)
         for q in range(n_gm):
             p = gm[q, K.G_PATH]
-            for e in range(T.path_ent_start[p], T.path_ent_start[p + 1]):
-                if K.case_ok(T.ent_case[e], gm[q, K.G_BITS]):
-                    doc_cols[d, T.ent_col[e]] += 1
+            for e in range(ent_start[p], ent_start[p + 1]):
+                if K.case_ok(ent_case[e], gm[q, K.G_BITS]):
+                    doc_cols[d, ent_col[e]] += 1
         S = K.ensure_scratch(S, n_om)
         K.window_ranges(K.WK_POSITIONAL, k, om, n_om, gm, n_gm, S)
+        lo, hi, touched = S.lo, S.hi, S.touched_col
         for q in range(n_om):
             first = om[q, K.O_FIRST]
             last = om[q, K.O_LAST]
             out, n = _emit(out, n, d, first, last, om[q, K.O_TARGET], -1)
-            n_tc, _, _ = K._collect(S.lo[q], S.hi[q], gm, T, S)
+            n_tc, _, _ = K.collect_groups(lo[q], hi[q], gm, T, S)
             for i in range(n_tc):
-                out, n = _emit(out, n, d, first, last, om[q, K.O_TARGET], S.touched_col[i])
+                out, n = _emit(out, n, d, first, last, om[q, K.O_TARGET], touched[i])
     return out[:n]
 
 

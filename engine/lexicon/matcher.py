@@ -43,7 +43,7 @@ _M64 = 0xFFFFFFFFFFFFFFFF
 # the tables the kernels take, as one named tuple (numba types it field by field)
 MatchTables = namedtuple("MatchTables", [
     "ht_hash", "ht_id", "vocab_bytes", "vocab_off", "is_abbrev", "hyphen_vid",
-    "node_start", "edge_vid", "edge_child", "node_path",
+    "node_start", "edge_vid", "edge_child", "node_path", "root_child",
     "path_target", "path_case", "path_ent_start", "ent_col", "ent_label", "ent_case",
     "col_axis", "label_col", "label_gterm", "n_axes", "n_cols", "n_labels", "n_gterms",
     "n_targets"])
@@ -125,6 +125,15 @@ class CompiledLexicon:
     @property
     def max_word_bytes(self) -> int:
         return int(np.diff(self.tables.vocab_off).max(initial=0))
+
+
+def _root_child(root: dict[int, int], n_vocab: int) -> np.ndarray:
+    """The trie root's children as a dense table by vocabulary id (-1: no form starts there):
+    the first step of every match is one load."""
+    out = np.full(max(n_vocab, 1), -1, dtype=np.int32)
+    for v, child in root.items():
+        out[v] = child
+    return out
 
 
 def _case_code(rule: str) -> int:
@@ -250,6 +259,7 @@ def compile_lexicon(lexicon: Lexicon,
         node_start=node_start, edge_vid=np.array(edge_vid, dtype=np.int32),
         edge_child=np.array(edge_child, dtype=np.int32),
         node_path=np.array(node_path, dtype=np.int32),
+        root_child=_root_child(children[0], len(vocab_list)),
         path_target=path_target, path_case=path_case, path_ent_start=path_ent_start,
         ent_col=np.array(ent_col, dtype=np.int32), ent_label=np.array(ent_label, dtype=np.int32),
         ent_case=np.array(ent_case, dtype=np.int8), col_axis=np.array(col_axis, dtype=np.int32),
