@@ -1,5 +1,5 @@
 """`tracebias prompts` + `tracebias generate` with a tiny randomly initialised model built here
-(no download), then the generations flow into the warehouse."""
+(engine.models.tiny, no download), then the generations flow into the warehouse."""
 from __future__ import annotations
 
 import json
@@ -11,31 +11,10 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from engine.models.generate import GenerateConfig, run_generation  # noqa: E402
 from engine.lexicon import load_lexicon  # noqa: E402
+from engine.models.generate import GenerateConfig, run_generation  # noqa: E402
 from engine.models.prompts import build_prompts, write_prompts  # noqa: E402
-
-
-def build_tiny_model(path):
-    """A 1-layer GPT-2 with random weights and a word-level tokenizer, saved to ``path``."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
-    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    words = ["[UNK]", "[PAD]", "[EOS]", "she", "he", "her", "his", "the", "is", "works", "a",
-             "an", "nurse", "engineer", "who", "hired", "i", "highly", "capable", "kind", "late",
-             ".", ","]
-    tk = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="[UNK]"))
-    tk.normalizer = normalizers.Lowercase()
-    tk.pre_tokenizer = pre_tokenizers.Whitespace()
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]",
-                                  eos_token="[EOS]")
-    torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(words), n_positions=64, n_embd=32,
-                                       n_layer=1, n_head=2, bos_token_id=2, eos_token_id=2,
-                                       pad_token_id=1))
-    model.save_pretrained(path)
-    tok.save_pretrained(path)
-    return path
+from engine.models.tiny import build_tiny_model  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -90,14 +69,44 @@ def test_cli_generate_into_warehouse(tiny_model, tmp_path):
                               "--samples", "2", "--max-new-tokens", "6", "--quiet",
                               "--stage", "base"], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
-    counts = tmp_path / "counts"
-    from tests.warehouse.test_warehouse import write_counts
+    from engine.warehouse import parse_counts_arg
+    from tests.warehouse.fixtures import write_run
 
-    write_counts(counts)
+    counts = write_run(tmp_path / "counts")  # the warehouse tests' hand-made run (nurse, engineer)
     with Warehouse(tmp_path / "w.duckdb") as w:
-        from engine.warehouse import parse_counts_arg
-
         w.build([parse_counts_arg(str(counts))])
-        assert w.add_generations(tmp_path / "g.jsonl") == 36
+        report = w.add_generations(tmp_path / "g.jsonl")
+        assert report.rows_added == 36 and not report.rejects
         got = w.sql("SELECT sum(generations) AS n FROM model_share WHERE template = '*'").to_dicts()
         assert got[0]["n"] == 36
+
+
+def test_generate_missing_model_is_one_line(tmp_path):
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text(json.dumps({"prompt_id": "x", "prompt": "The nurse is",
+                                   "occupation": "nurse"}) + "\n")
+    cli = [sys.executable, "-m", "engine.cli", "generate", "--prompts", str(prompts),
+           "--out", str(tmp_path / "g.jsonl")]
+    r = subprocess.run(cli + ["--model", str(tmp_path / "no-such-model")], capture_output=True,
+                       text=True)
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1, r.stderr
+    assert "does not exist" in r.stderr and "Repo id" not in r.stderr
+    r = subprocess.run(cli + ["--model", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2 and "no config.json" in r.stderr and r.stderr.count("\n") == 1
+    assert not (tmp_path / "g.jsonl").exists()
+
+
+def test_generate_prints_plan_and_estimate(tiny_model, tmp_path):
+    rows = [p for p in build_prompts(load_lexicon("tracing-bias"), "base")][:6]
+    prompts = tmp_path / "p.jsonl"
+    prompts.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "generate", "--model", str(tiny_model),
+                        "--prompts", str(prompts), "--out", str(tmp_path / "g.jsonl"),
+                        "--samples", "2", "--max-new-tokens", "4", "--batch-size", "5"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "12 generations to make = 6 prompts x 2 samples - 0 already in" in r.stderr
+    assert "3 batches of 5" in r.stderr
+    assert "first batch took" in r.stderr and "for the remaining 7 generations" in r.stderr
+    assert "wrote 12 generations" in r.stdout
