@@ -168,7 +168,10 @@ def test_vocabulary_is_clean():
 
 def test_default_plants():
     plants = default_plants()
-    assert plants == DEFAULT_PLANTS and len({p.occupation for p in plants}) == 14
+    # 14 occupations x 3 sources, one plant each (DEFAULT_PLANTS is this same tuple)
+    assert len(plants) == 42 and len({(p.source, p.occupation) for p in plants}) == 42
+    assert len({p.occupation for p in plants}) == 14 and {p.source for p in plants} == {
+        "web", "books", "news"}
     rate = {(p.source, p.occupation): p.p_female for p in plants}
     assert rate[("web", "nurse")] == 0.9 and rate[("news", "construction worker")] == 0.05
     assert rate[("books", "teacher")] == 0.7 and rate[("web", "teacher")] == 0.5
