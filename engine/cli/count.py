@@ -66,8 +66,57 @@ def format_top(out_url: str, config, top: int) -> str:
     if config.lexicon.has_binary_gender and config.lexicon.targets:
         parts.append(_gender_top(out.read_table("cooccurrence.parquet"), config, top))
     if not (config.lexicon.has_binary_gender and len(config.lexicon.axes) == 1):
+        if config.lexicon.targets:
+            parts.append(_group_top(out.read_table("group_cooccurrence.parquet"), config, top))
         parts.append(_axes_top(out, config, top))
     return "\n\n".join(parts)
+
+
+def _group_top(table, config, top: int) -> str:
+    """Per axis (other than binary gender), the target x group pairs whose share of the target's
+    single-group units lies furthest above the group's share over all targets."""
+    import pyarrow.compute as pc
+
+    win = config.word_windows[0].label if config.word_windows else config.windows[0].label
+    only: dict[tuple[str, str, str], int] = {}
+    for r in table.filter(pc.equal(table["window_label"], win)).to_pylist():
+        k = (r["axis"], r["target"], r["group_name"])
+        only[k] = only.get(k, 0) + r["units_only"]
+    lines = [f"strongest group associations ({win} window): per axis, the groups most "
+             f"over-represented in a target's units (share of its units with exactly one group "
+             f"of the axis; targets with at least {MIN_SUPPORT} such units)"]
+    for axis in config.lexicon.axes:
+        if axis.is_binary_gender:
+            continue
+        per_target: dict[str, int] = {}
+        per_group: dict[str, int] = {}
+        for (a, t, g), n in only.items():
+            if a == axis.name:
+                per_target[t] = per_target.get(t, 0) + n
+                per_group[g] = per_group.get(g, 0) + n
+        total = sum(per_group.values())
+        scored = []
+        for (a, t, g), n in only.items():
+            if a != axis.name or per_target[t] < MIN_SUPPORT or not total:
+                continue
+            base = per_group[g] / total
+            lo, _ = wilson(n, per_target[t])
+            if lo > base:  # evidence of over-representation: the interval lies above the base
+                scored.append((lo - base, t, g, n, per_target[t], base))
+        scored.sort(key=lambda x: (-x[0], x[1], x[2]))
+        if not scored:
+            lines.append(f"  {axis.name}: no target x group pair stands out")
+            continue
+        lines.append(f"  {axis.name}:")
+        lines.append(f"    {'target':<24}{'group':<22}{'units':>7}{'share':>8}{'95% interval':>15}"
+                     f"{'all targets':>13}")
+        for _, t, g, n, tot, base in scored[:top]:
+            lo, hi = wilson(n, tot)
+            lines.append(f"    {t:<24}{g:<22}{tot:>7,}{100 * n / tot:>7.1f}%"
+                         f"{f'{100 * lo:.1f}-{100 * hi:.1f}%':>15}{100 * base:>12.1f}%")
+        if len(scored) > top:
+            lines.append(f"    ... {len(scored) - top} more (--top N shows more)")
+    return "\n".join(lines)
 
 
 def _gender_top(table, config, top: int) -> str:
