@@ -24,10 +24,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def register(sub) -> None:
     s = sub.add_parser("synth", help="generate the seeded default corpus with planted associations")
     s.add_argument("out", help="output directory")
-    s.add_argument("--seed", type=int, default=20261124)
-    s.add_argument("--shards", type=int, default=5)
-    s.add_argument("--docs-per-shard", type=int, default=1200)
-    s.add_argument("--compression", choices=["gzip", "zstd", "none"], default="gzip")
+    s.add_argument("--seed", type=int, default=20261124,
+                   help="random seed; the same seed gives byte-identical shards (default 20261124)")
+    s.add_argument("--shards", type=int, default=5, help="number of shards (default 5)")
+    s.add_argument("--docs-per-shard", type=int, default=1200,
+                   help="documents per shard (default 1200)")
+    s.add_argument("--compression", choices=["gzip", "zstd", "none"], default="gzip",
+                   help="shard compression (default gzip)")
     s.add_argument("--no-bad-lines", action="store_true", help="do not plant malformed lines")
     s.add_argument("--model-outputs", action="store_true",
                    help="also write generations.jsonl of a synthetic model (base amplifies, tuned dampens)")

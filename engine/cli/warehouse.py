@@ -174,14 +174,19 @@ def register(sub) -> None:
                              "the data_run)")
         p_.set_defaults(func=cmd_warehouse)
 
-    q = sub.add_parser("sql", help="run SQL on a warehouse")
-    q.add_argument("query")
-    q.add_argument("--db", required=True)
+    q = sub.add_parser("sql", help="run SQL on a warehouse",
+                       description="Run one DuckDB SQL statement on a warehouse (opened read-only) "
+                       "and print the result; views and their columns: docs/metrics.md.")
+    q.add_argument("query", help="the SQL, e.g. \"SELECT * FROM data_default ORDER BY p\"; "
+                   "$NAME placeholders take --param values")
+    q.add_argument("--db", required=True, help="the warehouse DuckDB file")
     q.add_argument("--param", action="append", metavar="NAME=VALUE",
                    help="named parameter, used as $NAME in the query")
-    q.add_argument("--format", choices=["table", "csv", "parquet"], default="table")
+    q.add_argument("--format", choices=["table", "csv", "parquet"], default="table",
+                   help="table (default, printed), csv (printed or --out) or parquet (--out)")
     q.add_argument("--out", help="write to a file (csv, parquet)")
-    q.add_argument("--max-rows", type=int, default=50)
+    q.add_argument("--max-rows", type=int, default=50,
+                   help="rows printed in table format (default 50)")
     q.set_defaults(func=cmd_sql)
 
     rp = sub.add_parser("report", help="the verdict, figures (PNG) and tables as one "
