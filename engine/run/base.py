@@ -320,9 +320,11 @@ def format_summary(summary: RunSummary) -> str:
         + (f", {unreadable} unreadable: retried by the next run" if unreadable else "") + ")",
         f"documents: {t['documents']:,}   text: {t['bytes'] / 1e6:,.1f} MB (UTF-8)   "
         f"input: {t.get('input_bytes', 0) / 1e6:,.1f} MB on disk   words: {t['words']:,}",
-        "units: " + ", ".join(f"{w} {n:,}" for w, n in t["units"].items())
-        + "   (a unit is one target mention's window: one (sentence, target) pair for "
-          "sentence/paragraph/document, one mention for ±k words)",
+        ("units: " + ", ".join(f"{w} {n:,}" for w, n in t["units"].items())
+         + "   (a unit is one target mention's window: one (sentence, target) pair for "
+           "sentence/paragraph/document, one mention for ±k words)")
+        if summary.manifest.get("lexicon", {}).get("targets", 1) else
+        "units: none (the lexicon has no targets: representation only)",
         f"rejects: {t['rejects']:,}" + (f"  (see {summary.out}/rejects.parquet)"
                                         if t["rejects"] else ""),
         *([f"filtered out by attributes: {t['filtered_out']:,} documents"]

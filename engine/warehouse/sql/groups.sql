@@ -140,18 +140,28 @@ LEFT JOIN corpus_documents c ON c.run = r.run AND c.source = r.source
 LEFT JOIN axis_representation_by_source a ON a.run = r.run AND a.source = r.source
      AND a.axis = r.axis;
 
--- data_run, all sources: one row per term, read as the Llama 2 table's rows
+-- the run each axis is read from: data_run when it counted the axis, else the first run (by
+-- name) that did; so every axis in the warehouse has one table, and runs never double up
+CREATE OR REPLACE VIEW axis_run AS
+SELECT axis, run FROM (
+    SELECT DISTINCT run, axis FROM axis_representation_by_source
+) QUALIFY row_number() OVER (PARTITION BY axis
+                             ORDER BY (run = setting('data_run')) DESC, run) = 1;
+
+-- all sources, one row per term, read as the Llama 2 table's rows (axes from axis_run)
 CREATE OR REPLACE VIEW representation AS
-SELECT axis, group_name, term, documents, mentions, pct_documents, pct_axis_documents, run
-FROM representation_by_source WHERE run = setting('data_run') AND source = '*';
+SELECT r.axis, r.group_name, r.term, r.documents, r.mentions, r.pct_documents,
+       r.pct_axis_documents, r.run
+FROM representation_by_source r JOIN axis_run a USING (run, axis) WHERE r.source = '*';
 
 CREATE OR REPLACE VIEW group_representation AS
-SELECT axis, group_name, documents, mentions, pct_documents, pct_axis_documents, run
-FROM group_representation_by_source WHERE run = setting('data_run') AND source = '*';
+SELECT r.axis, r.group_name, r.documents, r.mentions, r.pct_documents, r.pct_axis_documents,
+       r.run
+FROM group_representation_by_source r JOIN axis_run a USING (run, axis) WHERE r.source = '*';
 
 CREATE OR REPLACE VIEW axis_representation AS
-SELECT axis, documents, mentions, pct_documents, corpus_documents, run
-FROM axis_representation_by_source WHERE run = setting('data_run') AND source = '*';
+SELECT r.axis, r.documents, r.mentions, r.pct_documents, r.corpus_documents, r.run
+FROM axis_representation_by_source r JOIN axis_run a USING (run, axis) WHERE r.source = '*';
 
 -- ---- set association: a corpus-level WEAT analogue ------------------------------------------
 -- pairs of target sets of a run's lexicon, in the order the sets first appear
