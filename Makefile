@@ -18,11 +18,11 @@ TORCH          ?= torch==2.13.0
 help:
 	@echo "make run    - set up .venv, generate the default corpus, count it, print where results are"
 	@echo "make test   - set up .venv and run the whole test suite"
-	@echo "make notebooks - execute notebooks/*.ipynb headless against the default run"
+	@echo "make notebooks - execute notebooks/*.ipynb headless against the default run (copies in results/notebooks/)"
 	@echo "make report - figures + HTML report of the default run in report/"
 	@echo "make bench  - benchmarks on the Wikipedia shards (writes docs/benchmarks.md)"
-	@echo "make bench-spark - Spark wall-clock on local[1], local[2] and a 2-worker standalone cluster"
-	@echo "make dist   - build the wheel and the --py-files zip shipped to Spark executors"
+	@echo "make bench-spark - Spark vs the local runner: throughput per core, start-up, reduction cost"
+	@echo "make dist   - the wheel and dist/tracebias-env.tar.gz (the executors' environment, kernels compiled)"
 	@echo "make cluster-up / cluster-down / cluster-status - Spark standalone master + 2 workers on 127.0.0.1"
 	@echo "make cluster-submit - run the counting job on that cluster (INPUT=..., OUT=...)"
 	@echo "make clean  - remove generated data, results and build files (keeps .venv)"
@@ -55,6 +55,8 @@ run: $(STAMP) $(DEFAULT_CORPUS)/PLANTED.json
 	@echo "  try: $(BIN)/tracebias sql \"SELECT occupation, n, round(100 * p, 1) AS pct_female FROM data_default ORDER BY p\" --db $(DEFAULT_OUT).duckdb"
 
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+	    || echo "make test: chromium could not be installed; the report's browser test will skip"
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)
@@ -62,6 +64,7 @@ test-fast: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_count.py --shared $(SHARED) --out docs/benchmarks.md
+	$(BIN)/python benchmarks/bench_models.py --out docs/benchmarks.md
 
 notebooks: run
 	$(BIN)/python tools/run_notebooks.py --db $(DEFAULT_OUT).duckdb

@@ -98,8 +98,26 @@ def main() -> None:
     print()
     print(table)
     if args.out:
-        Path(args.out).write_text(table)
-        print(f"wrote {args.out}")
+        write_section(Path(args.out), table)
+        print(f"wrote the model-side section of {args.out}")
+
+
+BEGIN, END = "<!-- model side: written by benchmarks/bench_models.py -->", \
+    "<!-- end of model side -->"
+
+
+def write_section(doc: Path, table: str) -> None:
+    """Replace this benchmark's section of docs/benchmarks.md (or add it before the Spark
+    section, or at the end), leaving every other section as it is."""
+    block = f"{BEGIN}\n{table}{END}\n"
+    old = doc.read_text() if doc.exists() else "# Benchmarks\n\n"
+    if BEGIN in old and END in old:
+        new = old[: old.index(BEGIN)] + block + old[old.index(END) + len(END):].lstrip("\n")
+    else:
+        spark = "<!-- spark"
+        at = old.find(spark)
+        new = (old[:at] + block + "\n" + old[at:]) if at >= 0 else old.rstrip("\n") + "\n\n" + block
+    doc.write_text(new)
 
 
 if __name__ == "__main__":
