@@ -1,32 +1,33 @@
-"""tracebias: gender-occupation co-occurrence analytics for pretraining corpora.
+"""tracebias: group x target co-occurrence analytics for pretraining corpora (every demographic
+axis in one pass) and model-side amplification.
 
-Module map (one concern each):
+The folders are layers; a module imports only its own layer and lower ones
+(tests/test_layers.py):
 
-  counting (the core)
-    engine.corpus.shards        inputs -> shards; streaming decompression; Arrow batches; rejects
-    engine.lexicon       lexicons (gender classes, occupation targets) as data
-    engine.lexicon.unicode       character classes + lowercasing, read off `tokenizers`
-    engine.lexicon.matcher       a lexicon -> the vocabulary hash table and trie the kernels use
-    engine.count.kernels       numba kernels: UTF-8 bytes -> words -> mentions -> every window
-    engine.count.windows       window kinds: sentence, paragraph, document, words:k
-    engine.count.counting      per-shard accumulators -> Arrow tables; reduction of partials
-    engine.run.output        output layout, Parquet schemas, atomic writes
-    engine.count.reference     the slow, obviously-correct reference path on `tokenizers`
-
-  executors
-    engine.run.local        the idempotent per-shard step + the local thread-pool executor
-    engine.run.spark  the same step distributed with Spark; engine.spark.job its entry point
-    engine.spark.cluster       a Spark standalone cluster on 127.0.0.1 (make cluster-up)
-
-  analytics
-    engine.warehouse     the DuckDB warehouse (views over Parquet, world stats, model outputs)
-    engine/sql/metrics.sql   every metric as SQL macros and views (formulas: docs/metrics.md)
-    engine.count.classify      generations -> female/male/both/none with the corpus kernels
-    engine.models.prompts       the prompt set; engine.models.generate runs it through a local HF model
-    engine.viz.plots         the five figures; engine.viz.report the PNG + HTML report
-
-  engine.corpus.synth         the seeded default corpus (and synthetic model outputs)
-  engine.cli           the `tracebias` command
+  engine.corpus       inputs -> shards and Arrow batches of documents
+    shards              list_inputs/expand_inputs, read_shard (JSON Lines, Parquet), rejects
+    inflate             gzip via ISA-L (zlib fallback), zstd; damaged members reported
+    jsonscan            numba scanner: text/id/source of each JSON line into Arrow buffers
+    parquet             Parquet document shards, streamed by row group
+    synth               the seeded default corpus with planted associations
+  engine.lexicon      lexicons as data
+    lexicon             tracebias-lexicon/2 (axes, groups, targets, sets, references, case rules)
+    unicode             character classes + lowercasing, read off `tokenizers`
+    matcher             a lexicon -> hash table, trie of paths, entries, case rules
+  engine.count        counting
+    kernels             numba: bytes -> words -> mentions -> windows -> accumulators
+    windows, config     window kinds; CountConfig and CountOptions (every option once)
+    counting            per-shard counter -> Arrow tables; reduction of partials
+    tables              every output table: name, schema, key, reduction
+    bootstrap, model_tokens, tagging, classify, reference
+  engine.run          executors
+    base                listing, done-markers, process_shard, finalize, manifest, lock
+    local               the thread-pool executor; output (directory layout); contexts
+  engine.spark        Spark: DataFrame API, the spark-submit job, packaging, local cluster
+  engine.models       prompts, generate, probe, winobias, the tiny test model
+  engine.warehouse    the DuckDB warehouse; sql/*.sql holds every metric view
+  engine.viz          plots (gender), groups (every axis), report
+  engine.cli          the `tracebias` command, one module per command group
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

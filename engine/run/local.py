@@ -90,6 +90,9 @@ def warm_up(config: CountConfig, log=None) -> None:
         timer.daemon = True
         timer.start()
     try:
+        from engine.corpus import jsonscan
+
+        jsonscan.warm_up()  # the reader's kernels
         config.compiled  # compile the lexicon once, in this thread
         counter = ShardCounter(config)
         counter.add_texts(pa.array(["warm up"], pa.string()), pa.array([""], pa.string()),
