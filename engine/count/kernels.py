@@ -860,15 +860,6 @@ def _doc_distinct(om, n_om, gm, n_gm, T, S):
     """(targets, group columns, axes, gender terms) distinct among one document's mentions:
     the bounds of how many new accumulator keys the document can add."""
     seen_target = S.seen_target
-    seen_col = S.seen_col
-    seen_axis = S.seen_axis
-    seen_gterm = S.seen_gterm
-    ent_start = T.path_ent_start
-    ent_case = T.ent_case
-    ent_col = T.ent_col
-    ent_label = T.ent_label
-    col_axis = T.col_axis
-    label_gterm = T.label_gterm
     S.stamp[0] += 1
     st = S.stamp[0]
     n_t = 0
@@ -877,26 +868,7 @@ def _doc_distinct(om, n_om, gm, n_gm, T, S):
         if seen_target[t] != st:
             seen_target[t] = st
             n_t += 1
-    n_c = 0
-    n_a = 0
-    n_g = 0
-    for q in range(n_gm):
-        p = gm[q, G_PATH]
-        for e in range(ent_start[p], ent_start[p + 1]):
-            if not case_ok(ent_case[e], gm[q, G_BITS]):
-                continue
-            c = ent_col[e]
-            if seen_col[c] != st:
-                seen_col[c] = st
-                n_c += 1
-                a = col_axis[c]
-                if seen_axis[a] != st:
-                    seen_axis[a] = st
-                    n_a += 1
-            g = label_gterm[ent_label[e]]
-            if g >= 0 and seen_gterm[g] != st:
-                seen_gterm[g] = st
-                n_g += 1
+    n_c, n_a, n_g = collect_groups(0, n_gm, gm, T, S)
     return n_t, n_c, n_a, n_g
 
 
@@ -1049,74 +1021,56 @@ def ensure_scratch(S, n):
 
 @njit(cache=True, nogil=True)
 def _add_representation(m_repr, s, gm, n_gm, T, S):
-    """Documents and mentions of every label, group column and axis in one document: counted
-    in the scratch arrays first, then one map update per distinct label, column and axis."""
+    """Documents and mentions of every label, group column and axis in one document: the
+    document's groups as one window (_collect), its labels counted here, then one map update
+    per distinct label, column and axis."""
+    n_tc, n_ta, _ = collect_groups(0, n_gm, gm, T, S)
     seen_label = S.seen_label
     cnt_label = S.cnt_label
     touched_label = S.touched_label
-    seen_col = S.seen_col
     cnt_col = S.cnt_col
     touched_col = S.touched_col
-    seen_axis = S.seen_axis
-    n_present = S.n_present
     touched_axis = S.touched_axis
-    S.stamp[0] += 1
-    st = S.stamp[0]
-    n_tl = 0
-    n_tc = 0
-    n_ta = 0
     ent_start = T.path_ent_start
     ent_case = T.ent_case
     ent_label = T.ent_label
-    ent_col = T.ent_col
     col_axis = T.col_axis
+    S.stamp[0] += 1
+    st = S.stamp[0]
+    n_tl = 0
     for q in range(n_gm):
         p = gm[q, G_PATH]
         bits = gm[q, G_BITS]
         for e in range(ent_start[p], ent_start[p + 1]):
-            if not case_ok(ent_case[e], bits):
-                continue
-            lab = ent_label[e]
-            if seen_label[lab] != st:
-                seen_label[lab] = st
-                cnt_label[lab] = 0
-                touched_label[n_tl] = lab
-                n_tl += 1
-            cnt_label[lab] += 1
-            c = ent_col[e]
-            if seen_col[c] != st:
-                seen_col[c] = st
-                cnt_col[c] = 0
-                touched_col[n_tc] = c
-                n_tc += 1
-            cnt_col[c] += 1
-            a = col_axis[c]
-            if seen_axis[a] != st:
-                seen_axis[a] = st
-                n_present[a] = 0
-                touched_axis[n_ta] = a
-                n_ta += 1
-            n_present[a] += 1
+            if case_ok(ent_case[e], bits):
+                lab = ent_label[e]
+                if seen_label[lab] != st:
+                    seen_label[lab] = st
+                    cnt_label[lab] = 0
+                    touched_label[n_tl] = lab
+                    n_tl += 1
+                cnt_label[lab] += 1
     m_repr = _room(m_repr, n_tl + n_tc + n_ta)
     rk, rv, ru = m_repr
     for i in range(n_tl):
         lab = touched_label[i]
-        key = (np.int64(REPR_LABEL) << SHIFT_WINDOW) | lab
-        j = _find_or_insert(rk, ru, s, key)
+        j = _find_or_insert(rk, ru, s, (np.int64(REPR_LABEL) << SHIFT_WINDOW) | lab)
         rv[j, REPR_DOCUMENTS] += 1
         rv[j, REPR_MENTIONS] += cnt_label[lab]
     for i in range(n_tc):
         c = touched_col[i]
-        key = (np.int64(REPR_COLUMN) << SHIFT_WINDOW) | c
-        j = _find_or_insert(rk, ru, s, key)
+        j = _find_or_insert(rk, ru, s, (np.int64(REPR_COLUMN) << SHIFT_WINDOW) | c)
         rv[j, REPR_DOCUMENTS] += 1
         rv[j, REPR_MENTIONS] += cnt_col[c]
     for i in range(n_ta):
         a = touched_axis[i]
-        key = (np.int64(REPR_AXIS) << SHIFT_WINDOW) | a
-        j = _find_or_insert(rk, ru, s, key)
+        mentions = 0  # an axis's mentions: the mentions of its groups (one group per mention)
+        for x in range(n_tc):
+            if col_axis[touched_col[x]] == a:
+                mentions += cnt_col[touched_col[x]]
+        j = _find_or_insert(rk, ru, s, (np.int64(REPR_AXIS) << SHIFT_WINDOW) | a)
         rv[j, REPR_DOCUMENTS] += 1
-        rv[j, REPR_MENTIONS] += n_present[a]
+        rv[j, REPR_MENTIONS] += mentions
     return (rk, rv, ru)
 
 
