@@ -79,7 +79,8 @@ def surface_variants(form: str, case: str = "any") -> list[str]:
     A final "." is dropped (the lexicon's period is optional, and the mass of "Mrs" already
     includes "Mrs."); a hyphenated form also counts with spaces. Case rule ``any``: the form as
     written, all lowercase, and with a capital first letter; ``lower``: all lowercase only;
-    ``capitalised``: capital first letter only (as written when it already has one).
+    ``capitalised``: capital first letter only (as written when it already has one); ``title``:
+    a capital first letter and the rest lowercase (``Ms.`` -> "Ms", never "MS").
     """
     text = form.strip()
     if text.endswith(".") and len(text) > 1:
@@ -94,6 +95,8 @@ def surface_variants(form: str, case: str = "any") -> list[str]:
             cands = [b.lower()]
         elif case == "capitalised":
             cands = [_capitalise(b)]
+        elif case == "title":
+            cands = [_capitalise(b.lower())]
         else:
             cands = [b, b.lower(), _capitalise(b.lower()), _capitalise(b)]
         for c in cands:
