@@ -140,6 +140,54 @@ def peak_rss(big: Path, out: Path) -> dict:
     return res
 
 
+# ---- lexicon size --------------------------------------------------------------------------------
+
+LEXICON_ROWS = {  # row: extra count flags (after the benchmark's own --lexicon, which they override)
+    "tracing-bias": ["--lexicon", "tracing-bias"],
+    "holistic-bias (12 axes, 149 groups, no targets)": ["--lexicon", "holistic-bias"],
+    "holistic-bias x tracing-bias occupations": ["--lexicon", "holistic-bias",
+                                                 "--targets", "tracing-bias"],
+    "identity-sentiment (67 groups x 6,778 targets)": ["--lexicon", "identity-sentiment"],
+}
+LEXICON_TARGETS = {"holistic-bias (12 axes, 149 groups, no targets)": 0.8,
+                   "holistic-bias x tracing-bias occupations": 0.8,
+                   "identity-sentiment (67 groups x 6,778 targets)": 0.6}
+
+
+def lexicon_rows(wiki: Path, tmp: Path, rounds: int, failures: dict, log) -> dict:
+    """The CLI on the 12 Wikipedia shards with each lexicon, interleaved rounds, one core."""
+    out = {name: [] for name in LEXICON_ROWS}
+    for r in range(rounds):
+        for name, flags in LEXICON_ROWS.items():
+            res = cli([wiki], tmp / "o-lex", "0", 1, flags)
+            if res["rc"]:
+                failures[f"lexicon {name}"] = res["stderr"]
+            out[name].append(res["seconds"])
+        log(f"round {r + 1}/{rounds} lexicons: " + ", ".join(
+            f"{n.split(' ')[0]} {v[-1]:.1f}s" for n, v in out.items()))
+    return out
+
+
+def lexicon_markdown(times: dict, failures: dict, mb: float, rounds: int) -> list[str]:
+    base = times.get("tracing-bias")
+    if not base or "lexicon tracing-bias" in failures:
+        return ["not measured: the CLI failed (see below)."]
+    lines = [f"The CLI on the 12 Wikipedia shards ({mb:.1f} MB of text), windows sentence and 10, "
+             f"default options (contexts kept), one core, {rounds} interleaved rounds; the speed "
+             "relative to `tracing-bias` is the median of the per-round ratios.", "",
+             "| lexicon | MB/s | vs tracing-bias | target |", "| --- | ---: | ---: | ---: |"]
+    for name, secs in times.items():
+        if f"lexicon {name}" in failures:
+            lines.append(f"| {name} | failed | - | - |")
+            continue
+        ratio = median_ratio(secs, base)  # time(tracing-bias) / time(row) = speed ratio
+        target = LEXICON_TARGETS.get(name)
+        lines.append(f"| {name} | {statistics.median(mb / s for s in secs):.0f} | "
+                     f"{1 / ratio[0]:.2f}x ({1 / ratio[2]:.2f}-{1 / ratio[1]:.2f}) | "
+                     f"{f'>= {target}x' if target else '-'} |")
+    return lines
+
+
 # ---- secondary rows (in-process, guarded: they use the engine's APIs) -----------------------
 
 _TOKEN = re.compile(r"\w+|[^\w\s]+")
@@ -312,6 +360,7 @@ def main() -> None:
                 failures["bootstrap"] = (a["stderr"] or b["stderr"])
             boot["plain"].append(a["seconds"])
             boot["boot"].append(b["seconds"])
+        lex_times = lexicon_rows(wiki, tmp, args.rounds, failures, log)
         big = make_big(wiki, tmp, args.big_gb, per_copy)
         rss = peak_rss(big, tmp / "o-big")
         if rss["rc"]:
@@ -321,7 +370,8 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    md = render(now, reading, rows, times, boot, rss, secondary, failures, corp, args)
+    md = render(now, reading, rows, times, boot, rss, secondary, failures, corp, args,
+                lex_times)
     doc = Path(args.out)
     old = doc.read_text() if doc.exists() else ""
     tail = old[old.index(SPARK_MARKER):] if SPARK_MARKER in old else SPARK_MARKER + "\n"
@@ -329,7 +379,8 @@ def main() -> None:
     log(f"wrote {doc}")
 
 
-def render(now, reading, rows, times, boot, rss, secondary, failures, corp, args) -> str:
+def render(now, reading, rows, times, boot, rss, secondary, failures, corp, args,
+           lex_times=None) -> str:
     def mbps(mb, secs):
         return statistics.median(mb / s for s in secs)
 
@@ -392,6 +443,8 @@ def render(now, reading, rows, times, boot, rss, secondary, failures, corp, args
             f"MB** (target < 1 GB), {rss['seconds']:.0f} s.")
     else:
         lines.append("not measured: the CLI failed (see below).")
+    lines += ["", "## Lexicon size: every axis, thousands of targets", ""]
+    lines += lexicon_markdown(lex_times or {}, failures, reading["mb"], args.rounds)
     lines += ["", "## Bootstrap overhead", ""]
     if "bootstrap" not in failures:
         ov = median_ratio(boot["boot"], boot["plain"])
