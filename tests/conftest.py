@@ -42,3 +42,29 @@ def wiki_dir() -> Path:
     if not WIKI.is_dir():
         pytest.skip(f"shared Wikipedia shards not found at {WIKI}")
     return WIKI
+
+
+def synthetic_texts(root: Path, shards: int = 1, docs_per_shard: int = 150) -> list[str]:
+    """The texts of a small default-style corpus (no bad lines)."""
+    import gzip
+    import json
+
+    from engine.corpus.synth import SynthConfig, generate_corpus
+
+    corpus = generate_corpus(root, SynthConfig(shards=shards, docs_per_shard=docs_per_shard,
+                                               inject_bad_lines=False))
+    return [json.loads(x)["text"] for p in corpus.shards for x in gzip.open(p)]
+
+
+def train_bpe(texts: list[str], path: Path, vocab_size: int = 500) -> str:
+    """A byte-level BPE trained here on ``texts`` (no download), saved as tokenizer.json."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=["[UNK]"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.save(str(path))
+    return str(path)

@@ -66,6 +66,16 @@ def _emit(out, n, d, bs, be, t, c):
 
 
 @njit(cache=True, nogil=True)
+def _count_columns(gm, n_gm, ent_start, ent_case, ent_col, cols):
+    """cols[c] += the mentions of group column c among one document's group mentions."""
+    for q in range(n_gm):
+        p = gm[q, K.G_PATH]
+        for e in range(ent_start[p], ent_start[p + 1]):
+            if K.case_ok(ent_case[e], gm[q, K.G_BITS]):
+                cols[ent_col[e]] += 1
+
+
+@njit(cache=True, nogil=True)
 def _tag_batch(data, offsets, C, T, kind, k, doc_cols):
     """Rows [doc, byte start, byte end, target, column] per target mention (column -1) and per
     group column present in its window; doc_cols[d, c] += mentions of column c in document d."""
@@ -81,11 +91,7 @@ def _tag_batch(data, offsets, C, T, kind, k, doc_cols):
     for d in range(offsets.shape[0] - 1):
         known, _, gm, n_gm, om, n_om = K.doc_mentions(data, offsets[d], offsets[d + 1], C, T,
                                                       known, gm, om, enc, subs)
-        for q in range(n_gm):
-            p = gm[q, K.G_PATH]
-            for e in range(ent_start[p], ent_start[p + 1]):
-                if K.case_ok(ent_case[e], gm[q, K.G_BITS]):
-                    doc_cols[d, ent_col[e]] += 1
+        _count_columns(gm, n_gm, ent_start, ent_case, ent_col, doc_cols[d])
         S = K.ensure_scratch(S, n_om)
         K.window_ranges(kind, k, om, n_om, gm, n_gm, S)
         lo, hi, touched = S.lo, S.hi, S.touched_col
@@ -112,11 +118,7 @@ def _tag_tokens(ids, offsets, edge_start, edge_tok, edge_child, node_path, node_
     for d in range(offsets.shape[0] - 1):
         gm, n_gm, om, n_om = token_mentions(ids, offsets[d], offsets[d + 1], edge_start, edge_tok,
                                             edge_child, node_path, node_bits, T, gm, om)
-        for q in range(n_gm):
-            p = gm[q, K.G_PATH]
-            for e in range(ent_start[p], ent_start[p + 1]):
-                if K.case_ok(ent_case[e], gm[q, K.G_BITS]):
-                    doc_cols[d, ent_col[e]] += 1
+        _count_columns(gm, n_gm, ent_start, ent_case, ent_col, doc_cols[d])
         S = K.ensure_scratch(S, n_om)
         K.window_ranges(K.WK_POSITIONAL, k, om, n_om, gm, n_gm, S)
         lo, hi, touched = S.lo, S.hi, S.touched_col

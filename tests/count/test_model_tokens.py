@@ -7,12 +7,13 @@ from collections import defaultdict
 
 import pyarrow as pa
 import pytest
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer
 
 from engine.count.config import CountConfig
 from engine.count.counting import ShardCounter
 from engine.lexicon import load_lexicon
 from engine.count.model_tokens import surface_forms
+from tests.conftest import train_bpe
 from engine.run.local import run_local
 from engine.corpus.synth import SynthConfig, generate_corpus
 from engine.warehouse import Warehouse, parse_counts_arg
@@ -24,14 +25,7 @@ def corpus_and_tokenizer(tmp_path_factory):
     corpus = generate_corpus(tmp / "c", SynthConfig(shards=2, docs_per_shard=250,
                                                     inject_bad_lines=False))
     texts = [json.loads(x)["text"] for p in corpus.shards for x in gzip.open(p)]
-    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=600, special_tokens=["[UNK]"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    path = tmp / "tokenizer.json"
-    tok.save(str(path))
-    return corpus, texts, str(path)
+    return corpus, texts, train_bpe(texts, tmp / "tokenizer.json", vocab_size=600)
 
 
 def reference_token_windows(texts, lexicon, tokenizer_path, ks):

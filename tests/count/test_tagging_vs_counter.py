@@ -3,16 +3,11 @@ every window kind, model tokens included, the class a tagged span gets is the cl
 counts as."""
 from __future__ import annotations
 
-import gzip
-import json
 from collections import Counter
 
 import pyarrow as pa
 import pytest
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
 from engine.corpus.shards import DocBatch
-from engine.corpus.synth import SynthConfig, generate_corpus
 from engine.count.config import CountConfig
 from engine.count.counting import ShardCounter
 from engine.count.reference import find_mentions, tokenize
@@ -20,23 +15,14 @@ from engine.count.tagging import CLASS_NAMES, tag_batch
 from engine.count.windows import parse_window
 from engine.lexicon import load_lexicon, resolve_lexicon
 from engine.lexicon.matcher import compile_lexicon
+from tests.conftest import synthetic_texts, train_bpe
 
 
 @pytest.fixture(scope="module")
 def texts_and_tokenizer(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tagcount")
-    corpus = generate_corpus(tmp / "c", SynthConfig(shards=1, docs_per_shard=150,
-                                                    inject_bad_lines=False))
-    texts = [json.loads(x)["text"] for p in corpus.shards for x in gzip.open(p)]
-    tok = Tokenizer(models.BPE(unk_token="[UNK]"))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(
-        vocab_size=500, special_tokens=["[UNK]"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    path = tmp / "tokenizer.json"
-    tok.save(str(path))
-    return texts, str(path)
+    texts = synthetic_texts(tmp / "c")
+    return texts, train_bpe(texts, tmp / "tokenizer.json")
 
 
 def tag_classes(texts, lexicon, window, tokenizer=None):
