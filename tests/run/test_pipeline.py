@@ -331,3 +331,28 @@ def test_cli_count_and_lexicon(tmp_path):
         r = subprocess.run(CLI + args, capture_output=True, text=True)
         assert r.returncode == 2 and msg in r.stderr, (args, r.stderr)
         assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_count_summary_respects_top_and_ranks_by_evidence(tmp_path):
+    """Issue 13.3: --top N prints N rows, ranked by how far the interval lies from parity, and
+    low-support occupations are left out and counted."""
+    from engine.corpus.synth import SynthConfig, generate_corpus
+
+    corpus = generate_corpus(tmp_path / "c", SynthConfig(shards=1, docs_per_shard=800))
+    for top in (3, 30):
+        r = subprocess.run(CLI + ["count", str(corpus.root / "documents"), "--out",
+                                  str(tmp_path / "o"), "--window", "sentence", "--quiet",
+                                  "--top", str(top)], capture_output=True, text=True, check=True)
+        lines = r.stdout.splitlines()
+        head = next(i for i, x in enumerate(lines) if x.strip().startswith("occupation"))
+        rows = []
+        for x in lines[head + 1:]:
+            if not x.startswith("  ") or x.strip().startswith(("...", "units:")) or \
+                    "had fewer" in x:
+                break
+            rows.append(x.split())
+        assert len(rows) == min(top, 14)  # 14 planted occupations have support
+        # ranked by evidence: the most skewed well-supported ones first (carpenter, nurse, ...)
+        pct = [float(r[-2].rstrip("%")) for r in rows]
+        assert abs(pct[0] - 50) > 35 and abs(pct[-1] - 50) <= abs(pct[0] - 50)
+        assert ("more (--top N shows more)" in r.stdout) == (top < 14)
