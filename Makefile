@@ -72,12 +72,14 @@ notebooks: run
 report: run
 	$(BIN)/tracebias report --db $(DEFAULT_OUT).duckdb --out report
 
-bench-spark: $(STAMP)
+bench-spark: $(STAMP) dist
 	$(BIN)/python benchmarks/bench_spark.py --shared $(SHARED) --out docs/benchmarks.md
 
-dist: $(STAMP)
-	$(BIN)/python -m pip wheel --quiet --no-deps -w dist .
-	$(BIN)/python -c "from engine.spark.packaging import build_pyfiles_zip; print(build_pyfiles_zip('dist/tracebias-engine.zip'))"
+ENGINE_FILES := $(shell find engine -type f \( -name '*.py' -o -name '*.json' -o -name '*.tsv' -o -name '*.sql' -o -name '*.md' \) -not -path '*/__pycache__/*')
+dist/tracebias-env.tar.gz: $(STAMP) pyproject.toml $(ENGINE_FILES)
+	$(BIN)/python -m engine.spark.packaging dist dist build/spark
+
+dist: dist/tracebias-env.tar.gz
 
 CLUSTER_DIR ?= .cluster
 cluster-up: $(STAMP)
@@ -92,7 +94,7 @@ cluster-status: $(STAMP)
 INPUT ?= $(DEFAULT_CORPUS)/documents
 OUT   ?= results/cluster
 cluster-submit: $(STAMP) $(DEFAULT_CORPUS)/PLANTED.json dist
-	$(BIN)/tracebias spark-count $(INPUT) --out $(abspath $(OUT)) --master spark://127.0.0.1:7077 --pyfiles dist/tracebias-engine.zip
+	$(BIN)/tracebias spark-count $(INPUT) --out $(abspath $(OUT)) --master "$$($(BIN)/tracebias cluster url --dir $(CLUSTER_DIR))"
 
 clean:
 	rm -rf data results build dist *.egg-info .pytest_cache report

@@ -1,10 +1,12 @@
-"""spark-submit entry point: count gender-occupation co-occurrences on a Spark cluster.
+"""spark-submit entry point: count co-occurrences on a Spark cluster (the tables of `tracebias count`).
 
-    spark-submit --master spark://HOST:7077 --py-files dist/tracebias-engine.zip \
-        jobs/count_cooccurrence.py INPUT... --out DIR [--lexicon NAME|PATH] [--window W ...] [--force]
+    make dist
+    spark-submit --master spark://HOST:7077 --archives dist/tracebias-env.tar.gz#environment \
+        --conf spark.pyspark.python=./environment/bin/python \
+        jobs/count_cooccurrence.py INPUT... --out DIR [every `tracebias count` option] [--force]
 
-`tracebias spark-count ...` builds this command (and the --py-files zip) for you. The job itself
-is engine/spark_job.py; the counting is the engine's (engine/spark_runner.py).
+`tracebias spark-count ...` builds this command for you. The job is engine/spark/job.py, a thin
+wrapper over the DataFrame API engine/spark/dataframe.py; docs/spark.md has the details.
 """
 from engine.spark.job import main
 

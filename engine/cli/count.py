@@ -205,25 +205,41 @@ def _job_file() -> Path:
 
 
 def cmd_spark_count(args: argparse.Namespace) -> int:
+    """Build the spark-submit command of jobs/count_cooccurrence.py and run it."""
+    import os
     import subprocess
 
     from engine.count.config import CountOptions
-    from engine.spark.packaging import build_pyfiles_zip, default_conf, spark_submit_command
+    from engine.spark.packaging import ENV_ARCHIVE, default_conf, spark_home, submit_command
 
     _config(args)  # the same checks as `count`, before Spark starts
-    pyfiles = build_pyfiles_zip(Path(args.pyfiles))
+    if args.wave_files is not None and args.wave_files < 1:
+        _die("--wave-files must be at least 1")
+    local = args.master.startswith("local")
+    archive = None
+    if args.archive != "none" and not local:
+        archive = Path(args.archive or Path("dist") / ENV_ARCHIVE)
+        if not archive.is_file():
+            _die(f"{archive} not found: run `make dist` first (it builds the environment "
+                 f"executors run), or pass --archive none to run executors on {sys.executable}")
     job_args = [*args.inputs, "--out", args.out, *CountOptions.from_args(args).to_argv()]
     if args.force:
         job_args.append("--force")
-    conf = default_conf()
+    if args.wave_files:
+        job_args += ["--wave-files", str(args.wave_files)]
+    conf = default_conf(archive, args.master)
     for kv in args.conf or []:
         k, sep, v = kv.partition("=")
         if not sep:
             _die(f"--conf expects KEY=VALUE, got {kv!r}")
         conf[k] = v
-    cmd = spark_submit_command(job_args, args.master, pyfiles, conf, _job_file())
+    if not (spark_home() / "bin" / "spark-submit").exists():
+        _die(f"no spark-submit under SPARK_HOME={spark_home()}")
+    cmd = submit_command(job_args, args.master, conf, _job_file(), archive)
     print("+ " + " ".join(cmd), file=sys.stderr)
-    return subprocess.call(cmd)
+    env = {**os.environ, "SPARK_HOME": str(spark_home())}
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return subprocess.call(cmd, env=env)
 
 
 def cmd_tag(args: argparse.Namespace) -> int:
@@ -292,20 +308,29 @@ def register(sub) -> None:
     c.set_defaults(func=cmd_count)
 
     sc = sub.add_parser("spark-count", help="the same count on Spark (wraps spark-submit)",
-                        description="Build the engine zip and submit jobs/count_cooccurrence.py "
-                        "with spark-submit; every `count` option works here too.")
+                        description="Submit jobs/count_cooccurrence.py with spark-submit "
+                        "($SPARK_HOME, default the pyspark install): Spark reads the shards, "
+                        "counts them with the engine's kernels and writes the same tables and "
+                        "manifest as `count`; every `count` option works here too. "
+                        "docs/spark.md has the details.")
     sc.add_argument("inputs", nargs="+", metavar="INPUT",
-                    help="shard files, directories or globs every executor can read")
-    sc.add_argument("--out", required=True, help="output directory every executor can reach")
+                    help="shard files, directories or globs Spark can read (file paths, "
+                    "hdfs://, s3a://, ...)")
+    sc.add_argument("--out", required=True, help="output directory (any Hadoop filesystem)")
     add_count_arguments(sc)
     sc.add_argument("--master", default="local[*]",
                     help="local[*], spark://host:7077, yarn, k8s://... (default local[*])")
-    sc.add_argument("--force", action="store_true", help="recount shards that are already done")
+    sc.add_argument("--force", action="store_true",
+                    help="forget the checkpoints of earlier runs and count everything again")
     sc.add_argument("--conf", action="append", metavar="KEY=VALUE",
                     help="extra Spark configuration (repeatable)")
-    sc.add_argument("--pyfiles", default="dist/tracebias-engine.zip",
-                    help="where to build the engine zip shipped to executors "
-                    "(default dist/tracebias-engine.zip)")
+    sc.add_argument("--archive", default=None, metavar="PATH|none",
+                    help="the environment executors run (default dist/tracebias-env.tar.gz, "
+                    "built by `make dist`; not used with local[*]; none: executors run this "
+                    "Python, which works on one machine only)")
+    sc.add_argument("--wave-files", type=int, default=None, metavar="N",
+                    help="files per checkpoint wave (default: 8 per core, or 1/20 of the "
+                    "files when that is more)")
     sc.set_defaults(func=cmd_spark_count)
 
     tg = sub.add_parser("tag", help="write Dolma attribute files (target spans by group context)",
