@@ -23,7 +23,11 @@ The folders are layers; a module imports only its own layer and lower ones
   engine.run          executors
     base                listing, done-markers, process_shard, finalize, manifest, lock
     local               the thread-pool executor; output (directory layout); contexts
-  engine.spark        Spark: DataFrame API, the spark-submit job, packaging, local cluster
+  engine.spark        Spark
+    dataframe           cooccurrence(df, ...): mapInArrow over the counter, Spark reduction
+    job                 the spark-submit job: Spark reads, per-file checkpoints, manifest last
+    hfs                 files through Spark's Hadoop FileSystem; packaging: make dist
+    cluster             a standalone master and workers on 127.0.0.1
   engine.models       prompts, generate, probe, winobias, the tiny test model
   engine.warehouse    the DuckDB warehouse; sql/*.sql holds every metric view
   engine.viz          plots (gender), groups (every axis), report

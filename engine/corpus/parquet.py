@@ -101,7 +101,7 @@ def read_parquet_shard(shard: ShardRef, batch_bytes: int, on_bytes=None) -> Iter
             return
         for batch in pf.iter_batches(batch_size=_rows_per_batch(pf, batch_bytes),
                                      columns=columns, use_threads=False):
-            yield from _batch(batch, row, url)
+            yield from document_batches(batch, row, url)
             row += batch.num_rows
     except (pa.ArrowException, OSError, ValueError) as e:
         yield Reject(url, row + 1, f"corrupt Parquet data: {e}; the rest of the shard was not read")
@@ -148,7 +148,9 @@ def _as_string(arr: pa.Array) -> pa.Array:
     return arr
 
 
-def _batch(batch: pa.RecordBatch, row0: int, url: str) -> Iterator:
+def document_batches(batch: pa.RecordBatch, row0: int, url: str) -> Iterator:
+    """DocBatch/Reject items of one record batch of a Parquet document shard (rows row0.. of
+    ``url``): the per-row rules shared by the local reader and the Spark job."""
     n = batch.num_rows
     reasons: list[str | None] = [None] * n
     text = batch.column("text")

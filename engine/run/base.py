@@ -6,7 +6,8 @@ concrete executor to ``map_shards`` the rest through ``process_shard``, and ``fi
 reads every partial (in parallel), reduces them table by table, removes final tables the
 configuration does not produce, and writes the manifest last. A partial that cannot be read is
 named, deleted and its shard recounted. ``LocalExecutor`` (engine.run.local) maps with a thread
-pool, ``SparkExecutor`` (engine.run.spark) with Spark tasks; neither knows anything else.
+pool and knows nothing else. (The Spark job, engine.spark.job, reads and reduces with Spark
+itself, and shares ``build_manifest``.)
 """
 from __future__ import annotations
 
@@ -261,7 +262,6 @@ def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs
     tu = tu.filter(pc.equal(tu["axis"], first_axis))
     totals["units"] = {w.label: int(pc.sum(tu.filter(pc.equal(tu["window_label"], w.label))
                                            ["units"]).as_py() or 0) for w in config.windows}
-    lex = config.lexicon
     shard_rows = []
     for s in shards:
         r = results.get(s.url)
@@ -275,7 +275,17 @@ def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs
                                 markers.get(s.url, {}).get("rejects", 0),
                                 (results.get(s.url) or ShardResult("", "", "")).seconds)
                     for s in shards]
-    manifest = {
+    manifest = build_manifest(config, inputs, shard_rows, totals, table_info, started, runner)
+    out.write_json(manifest, MANIFEST)
+    return RunSummary(out.url, results_list, totals, manifest)
+
+
+def build_manifest(config: CountConfig, inputs, shard_rows, totals, table_info, started,
+                   runner) -> dict:
+    """The manifest of a finished run (docs/data-format.md), for every executor: the local one
+    here and the Spark job (engine.spark.job)."""
+    lex = config.lexicon
+    return {
         "format": TB.FORMAT,
         "started": started,
         "finished": now(),
@@ -306,8 +316,6 @@ def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs
         "totals": totals,
         "tables": table_info,
     }
-    out.write_json(manifest, MANIFEST)
-    return RunSummary(out.url, results_list, totals, manifest)
 
 
 def format_summary(summary: RunSummary) -> str:

@@ -318,13 +318,13 @@ def count_partition(batches: Iterator[pa.RecordBatch], spec: str, fingerprint: s
 def _documents(part: pa.RecordBatch, row0: int, shard: str):
     """DocBatch / Reject of a batch of documents, by the Parquet reader's per-document rules
     (engine.corpus.parquet)."""
-    from engine.corpus.parquet import _batch
+    from engine.corpus.parquet import document_batches
 
     cols = {"text": part.column("text")}
     for c in ("id", "source"):
         if c in part.schema.names:
             cols[c] = part.column(c)
-    yield from _batch(pa.RecordBatch.from_pydict(cols), row0, shard)
+    yield from document_batches(pa.RecordBatch.from_pydict(cols), row0, shard)
 
 
 def _count_file(config: CountConfig, url: str, rel: str, ref, fingerprint: str):

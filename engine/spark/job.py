@@ -572,41 +572,10 @@ def write_tables(spark, hfs, tables: dict, config: CountConfig) -> dict:
 
 def build_manifest(config: CountConfig, inputs, shard_rows, totals, table_info, started,
                    runner) -> dict:
-    """The manifest of engine.run.base.finalize, key for key (tests/spark compares the keys)."""
-    from engine.count.counting import engine_versions
+    """The run manifest: the executor base's (one definition for every executor)."""
+    from engine.run.base import build_manifest as base_manifest
 
-    lex = config.lexicon
-    return {
-        "format": TB.FORMAT,
-        "started": started,
-        "finished": _now(),
-        "inputs": list(inputs),
-        "shards": shard_rows,
-        "lexicon": {"name": lex.name, "version": lex.version, "sha256": lex.sha256(),
-                    "file": LEXICON_FILE, "axes": {a.name: list(a.group_names) for a in lex.axes},
-                    "targets": len(lex.targets), "target_sets": list(lex.target_sets),
-                    "gender_terms": len(lex.gender_terms)},
-        "windows": [w.label for w in config.windows],
-        "bootstrap": {"replicates": config.bootstrap, "method": "document-level Poisson(1), "
-                      "weights from FNV-1a(id) + splitmix64 (engine/count/bootstrap.py)"}
-        if config.bootstrap else None,
-        "contexts": {"per_key": config.contexts,
-                     "pair_window": config.context_window.label if config.context_window else None}
-        if config.contexts else None,
-        "filters": [f.spec() for f in config.filters],
-        "abbreviations": sorted(config.compiled.abbreviations),
-        "fingerprint": config.fingerprint(),
-        "config": {k: v for k, v in config.to_dict().items() if k != "lexicon"},
-        "tokenizer": {"words": "tokenizers Lowercase + Whitespace (engine/lexicon/unicode.py)",
-                      "model_tokens": ({"path": config.tokenizer,
-                                        "sha256": config.token_matcher.sha256,
-                                        "form_variants": config.token_matcher.variants}
-                                       if config.tokenizer else None)},
-        "versions": {**engine_versions(), "python": sys.version.split()[0]},
-        "runner": runner,
-        "totals": totals,
-        "tables": table_info,
-    }
+    return base_manifest(config, inputs, shard_rows, totals, table_info, started, runner)
 
 
 def write_result(result, out_url: str, inputs: list[str] | None = None) -> dict:
