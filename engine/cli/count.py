@@ -210,6 +210,7 @@ def cmd_spark_count(args: argparse.Namespace) -> int:
     import subprocess
 
     from engine.count.config import CountOptions
+    from engine.spark.job import job_argv
     from engine.spark.packaging import ENV_ARCHIVE, default_conf, spark_home, submit_command
 
     _config(args)  # the same checks as `count`, before Spark starts
@@ -223,10 +224,7 @@ def cmd_spark_count(args: argparse.Namespace) -> int:
             _die(f"{archive} not found: run `make dist` first (it builds the environment "
                  f"executors run), or pass --archive none to run executors on {sys.executable}")
     job_args = [*args.inputs, "--out", args.out, *CountOptions.from_args(args).to_argv()]
-    if args.force:
-        job_args.append("--force")
-    if args.wave_files:
-        job_args += ["--wave-files", str(args.wave_files)]
+    job_args += job_argv(args)
     conf = default_conf(archive, args.master)
     for kv in args.conf or []:
         k, sep, v = kv.partition("=")
@@ -292,6 +290,7 @@ def cmd_contexts(args: argparse.Namespace) -> int:
 
 def register(sub) -> None:
     from engine.count.config import add_count_arguments
+    from engine.spark.job import add_job_arguments
 
     c = sub.add_parser("count", help="count co-occurrences on this machine (all cores)",
                        description="Count group x target co-occurrence windows (and the "
@@ -320,17 +319,13 @@ def register(sub) -> None:
     add_count_arguments(sc)
     sc.add_argument("--master", default="local[*]",
                     help="local[*], spark://host:7077, yarn, k8s://... (default local[*])")
-    sc.add_argument("--force", action="store_true",
-                    help="forget the checkpoints of earlier runs and count everything again")
     sc.add_argument("--conf", action="append", metavar="KEY=VALUE",
                     help="extra Spark configuration (repeatable)")
     sc.add_argument("--archive", default=None, metavar="PATH|none",
                     help="the environment executors run (default dist/tracebias-env.tar.gz, "
                     "built by `make dist`; not used with local[*]; none: executors run this "
                     "Python, which works on one machine only)")
-    sc.add_argument("--wave-files", type=int, default=None, metavar="N",
-                    help="files per checkpoint wave (default: 8 per core, or 1/20 of the "
-                    "files when that is more)")
+    add_job_arguments(sc)
     sc.set_defaults(func=cmd_spark_count)
 
     tg = sub.add_parser("tag", help="write Dolma attribute files (target spans by group context)",

@@ -346,15 +346,17 @@ def _count_file(config: CountConfig, url: str, rel: str, ref, fingerprint: str):
 
 
 def count_files_partition(batches: Iterator[pa.RecordBatch], spec: str, fingerprint: str,
-                          base_dir: str) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body of the engine reader: rows (url, fs_url, rel, size) -> each file read
-    whole by engine.corpus.shards.read_shard (fsspec), counted, as partial rows."""
+                          base_dir: str, files: list[dict]) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body of the engine reader: ``id`` rows (``spark.range``) naming entries of
+    ``files`` (url, fs_url, rel, size) -> each file read whole by
+    engine.corpus.shards.read_shard (fsspec), counted, as partial rows."""
     from engine.corpus.shards import ShardRef
 
     config = _task_config(spec, fingerprint, base_dir)
     for batch in batches:
-        for r in batch.to_pylist():
-            ref = ShardRef(r["fs_url"], r["rel"], int(r["size"] or 0))
+        for i in batch.column("id").to_pylist():
+            r = files[i]
+            ref = ShardRef(r["fs_url"], r["rel"], int(r["size"]))
             yield from _count_file(config, r["url"], r["rel"], ref, fingerprint)
 
 
@@ -451,23 +453,20 @@ def partials(df, config: CountConfig, *, mode: str = "docs", text_col: str = "te
 
 
 def file_partials(spark, files: list[dict], config: CountConfig):
-    """Partial rows of files read by the engine's own reader in tasks (one file per task):
-    for files Spark's reader cannot take (a damaged compressed stream, a scheme only fsspec
-    knows) and files counted with attribute filters that Spark would split."""
-    from pyspark.sql import types as T
-
+    """Partial rows of files read by the engine's own reader in tasks, one file per task, the
+    largest first: local JSON Lines files under ``--reader auto`` (the engine streams and inflates
+    them while it counts, no copy through the JVM), files Spark's reader cannot take (a damaged
+    compressed stream, a scheme only fsspec knows) and files counted with attribute filters that
+    Spark would split. No shuffle: task ``i`` reads file ``i`` of a list shipped with the task."""
     _prepare_session(spark, config)
-    schema = T.StructType([T.StructField("url", T.StringType()),
-                           T.StructField("fs_url", T.StringType()),
-                           T.StructField("rel", T.StringType()),
-                           T.StructField("size", T.LongType())])
-    rows = [(f["url"], f.get("fs_url") or f["url"], f["rel"], int(f.get("size") or 0))
-            for f in files]
-    df = spark.createDataFrame(rows, schema).repartition(max(1, len(rows)), "url")
+    rows = sorted(({"url": f["url"], "fs_url": f.get("fs_url") or f["url"], "rel": f["rel"],
+                    "size": int(f.get("size") or 0)} for f in files),
+                  key=lambda r: (-r["size"], r["url"]))
+    df = spark.range(0, len(rows), 1, numPartitions=max(1, len(rows)))
     spec, fp, base = config.to_json(), config.fingerprint(), os.getcwd()
 
     def run(batches):
-        return count_files_partition(batches, spec, fp, base)
+        return count_files_partition(batches, spec, fp, base, rows)
 
     return df.mapInArrow(run, spark_partial_schema())
 

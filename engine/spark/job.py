@@ -15,14 +15,17 @@ What it does, all through Spark (its readers, its Hadoop FileSystem and its writ
    the same configuration fingerprint; a changed or removed file's rows are left out and a
    changed file is counted again; new files are counted. ``--force`` starts over.
 3. **Counts the rest in waves** of files (``--wave-files``; a killed driver loses at most the
-   wave in progress): JSON Lines files up to 1 GiB are read whole by Spark (``binaryFile``: its
-   filesystem and scheduling) and inflated and parsed by the engine's own reader in
-   ``mapInArrow`` (exactly the local runner's reader: lines, rows, reject reasons, damaged
-   streams); larger ones through ``spark.read.text`` and the engine's line parser; Parquet
-   through ``spark.read.parquet``. A file Spark's line reader fails on (a damaged gzip member) is
-   read again by the engine's reader in a task, so its damage becomes a reject with shard and
-   line instead of a failed job; so are files counted with ``--filter`` that Spark could split
-   (large uncompressed JSON Lines, Parquet), since attribute files are matched by row.
+   wave in progress). JSON Lines files are read whole, either by Spark (``binaryFile``: its
+   filesystem and its configuration; the default for remote schemes; up to what executor
+   memory allows, ``whole_file_limit``) and inflated and parsed by the engine's own reader in
+   ``mapInArrow``, or (``--reader auto`` for local file paths, ``--reader engine`` for all)
+   streamed by the engine's reader in one task per file; either way exactly the local runner's
+   reader: lines, rows, reject reasons, damaged streams. Larger files Spark reads go through
+   ``spark.read.text`` and the engine's line parser; Parquet through ``spark.read.parquet``. A
+   file Spark's line reader fails on (a damaged gzip member) is read again by the engine's
+   reader in a task, so its damage becomes a reject with shard and line instead of a failed
+   job; so are files counted with ``--filter`` that Spark could split (large uncompressed JSON
+   Lines, Parquet), since attribute files are matched by row.
 4. **Reduces** every checkpoint with Spark aggregations and **writes** each table as one Parquet
    file with Spark's writer (``<table>.parquet``, the local runner's layout), then
    ``lexicon.json`` and ``manifest.json`` last (the local runner's manifest format).
@@ -47,6 +50,7 @@ FILES = "files.json"
 MANIFEST = "manifest.json"
 LEXICON_FILE = "lexicon.json"
 WHOLE_FILE_MAX = 1 << 30  # JSON Lines files up to this size are read whole (binaryFile)
+WHOLE_FILE_COPIES = 10  # binaryFile holds a file up to about this many times in executor memory
 _READ_FAILED = re.compile(r"(?:error while reading file|FAILED_READ_FILE[^ ]*\] .*? file) (\S+?)\.?(?:\s|$)")
 
 
@@ -61,11 +65,36 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "file paths; .json.gz, .json.zst, .jsonl, .parquet)")
     p.add_argument("--out", required=True, help="output directory (any Hadoop filesystem)")
     add_count_arguments(p)
-    p.add_argument("--force", action="store_true", help="forget earlier checkpoints and recount")
-    p.add_argument("--wave-files", type=int, default=0, metavar="N",
+    add_job_arguments(p)
+    return p.parse_args(argv)
+
+
+READERS = ("auto", "spark", "engine")
+
+
+def add_job_arguments(p: argparse.ArgumentParser) -> None:
+    """The job's own flags (beside every `tracebias count` option), declared once for the
+    spark-submit job and `tracebias spark-count`."""
+    p.add_argument("--force", action="store_true",
+                   help="forget the checkpoints of earlier runs and count everything again")
+    p.add_argument("--wave-files", type=int, default=None, metavar="N",
                    help="files per checkpoint wave (default: 8 per core, or 1/20 of the "
                         "files when that is more)")
-    return p.parse_args(argv)
+    p.add_argument("--reader", choices=READERS, default="auto",
+                   help="who reads JSON Lines shards: spark (binaryFile, Spark's "
+                        "filesystem and its configuration), engine (the engine's reader in the "
+                        "task, fsspec), auto (default: engine for local and NFS file paths, "
+                        "where it streams while it counts, spark for every other scheme)")
+
+
+def job_argv(args: argparse.Namespace) -> list[str]:
+    """The job flags of parsed ``args`` as a command line (for spark-submit)."""
+    out = ["--force"] if args.force else []
+    if args.wave_files:
+        out += ["--wave-files", str(args.wave_files)]
+    if args.reader != "auto":
+        out += ["--reader", args.reader]
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,8 +107,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = CountOptions.from_args(args).to_config()
-        if args.wave_files < 0:
-            raise ConfigError("--wave-files must be positive")
+        if args.wave_files is not None and args.wave_files < 1:
+            raise ConfigError("--wave-files must be at least 1")
     except (ConfigError, LexiconError, ValueError, OSError) as e:
         print(f"count_cooccurrence: error: {e}", file=sys.stderr)
         return 2
@@ -88,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     spark = SparkSession.builder.appName("tracebias-count").getOrCreate()
     try:
         summary = run_job(spark, args.inputs, args.out, config, force=args.force,
-                          wave_files=args.wave_files or None,
+                          wave_files=args.wave_files, reader=args.reader,
                           log=lambda m: print(m, flush=True))
         from engine.run.base import format_summary
 
@@ -258,10 +287,14 @@ def _same(ident: dict, f: InputFile) -> bool:
 # ---- the job -----------------------------------------------------------------------------------
 
 def run_job(spark, inputs: list[str], out_url: str, config: CountConfig, force: bool = False,
-            wave_files: int | None = None, log=None, whole_file_max: int = WHOLE_FILE_MAX):
+            wave_files: int | None = None, log=None, whole_file_max: int | None = None,
+            reader: str = "auto"):
     """Count ``inputs`` into ``out_url`` with Spark; returns an engine.run.base.RunSummary.
-    JSON Lines files up to ``whole_file_max`` bytes are read whole (binaryFile), larger ones
-    by lines (spark.read.text)."""
+    ``reader``: see ``add_job_arguments``. JSON Lines files Spark reads are read whole
+    (binaryFile) up to ``whole_file_max`` bytes (default: what executor memory allows,
+    ``whole_file_limit``), larger ones by lines (spark.read.text)."""
+    if reader not in READERS:
+        raise ValueError(f"reader must be one of {', '.join(READERS)} (got {reader!r})")
     import time
 
     from engine.corpus.shards import ShardRef
@@ -280,6 +313,14 @@ def run_job(spark, inputs: list[str], out_url: str, config: CountConfig, force: 
     fp = config.fingerprint()
     sc = spark.sparkContext
     wave_files = wave_files or default_wave_files(sc.defaultParallelism, len(files))
+    if whole_file_max is None:
+        whole_file_max = whole_file_limit(spark)
+        if reader != "engine" and any(f.format == "jsonl" and f.size > whole_file_max
+                                      for f in files):
+            log(f"JSON Lines files Spark reads that are over {whole_file_max / 1e6:.0f} MB are "
+                "read by lines (spark.read.text), not whole: a whole file is held about "
+                f"{WHOLE_FILE_COPIES} times in executor memory (raise spark.executor.memory, "
+                "or spark.driver.memory with local[*], to read them whole)")
     with hfs.lock():
         hfs.delete(MANIFEST)  # the directory no longer reads as a finished run
         if force:
@@ -304,7 +345,7 @@ def run_job(spark, inputs: list[str], out_url: str, config: CountConfig, force: 
         for i in range(0, len(todo), wave_files):
             chunk = todo[i:i + wave_files]
             sc.setJobDescription(f"tracebias count: wave of {len(chunk)} files")
-            w = count_wave(spark, hfs, chunk, config, log, whole_file_max)
+            w = count_wave(spark, hfs, chunk, config, log, whole_file_max, reader)
             waves.append(w)
             for url, ident in w.files.items():
                 counted[url] = ident
@@ -318,6 +359,24 @@ def run_job(spark, inputs: list[str], out_url: str, config: CountConfig, force: 
     return summary
 
 
+def whole_file_limit(spark) -> int:
+    """The largest JSON Lines file Spark's reader takes whole (binaryFile) without running an
+    executor out of memory: the file is held about WHOLE_FILE_COPIES times (Spark's byte array,
+    its row, the Arrow batch, the Python worker's copy), by every task running at once on an
+    executor (6-8 copies measured: 2 tasks of 122 MB files ran out of a 2 GB heap now and
+    then); at most WHOLE_FILE_MAX."""
+    sc = spark.sparkContext
+    conf = sc.getConf()
+    local = sc.master.startswith("local")
+    memory = conf.get("spark.driver.memory" if local else "spark.executor.memory", "1g")
+    heap = int(sc._jvm.org.apache.spark.network.util.JavaUtils.byteStringAsBytes(memory))
+    slots = int(conf.get("spark.executor.cores", "0") or 0)
+    if local or not slots:
+        executors = max(1, sc._jsc.sc().getExecutorMemoryStatus().size() - (0 if local else 1))
+        slots = max(1, sc.defaultParallelism // executors)
+    return min(WHOLE_FILE_MAX, heap // slots // WHOLE_FILE_COPIES)
+
+
 def default_wave_files(cores: int, n_files: int) -> int:
     """Files per checkpoint wave: 8 per core, and at most about 20 waves per run (each wave is
     a Spark job with a fixed cost of seconds; a killed driver loses at most one wave)."""
@@ -325,8 +384,10 @@ def default_wave_files(cores: int, n_files: int) -> int:
 
 
 def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
-               whole_file_max: int = WHOLE_FILE_MAX) -> Wave:
-    """Count ``files`` into a new checkpoint wave (partials first, files.json last)."""
+               whole_file_max: int = WHOLE_FILE_MAX, reader: str = "auto") -> Wave:
+    """Count ``files`` into a new checkpoint wave (partials first, files.json last).
+    ``reader`` "auto": the engine's reader streams local JSON Lines files in the task (all
+    compressed ones, uncompressed ones Spark would not split); Spark reads the rest."""
     from pyspark.sql import functions as F
 
     from engine.spark.dataframe import (SPLIT, TABLE_NAME, bytes_partials, file_partials,
@@ -343,6 +404,12 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
     if config.filters:
         engine_read |= {f.url for f in files if f.format == "parquet"
                         or (f.size > whole_file_max and f.compression == "none")}
+    # JSON Lines streamed by the engine's reader in the task where asked, or (auto) for local
+    # file paths, where Spark's filesystem is the same disk; not the files Spark would split
+    if reader != "spark":
+        engine_read |= {f.url for f in files if f.format == "jsonl"
+                        and (f.compression != "none" or f.size <= WHOLE_FILE_MAX)
+                        and (reader == "engine" or f.url.startswith("file:"))}
     rels = {f.url: f.rel for f in files}
     dest = f"{CHECKPOINTS}/{fp}/{name}/partials"
     for attempt in range(len(files) + 1):

@@ -129,15 +129,24 @@ def run_job(spark, inputs, out, cfg, **kw):
 
 
 def test_job_equals_local_runner_on_every_input_kind(spark, mixed, tmp_path):
-    """Files read whole (binaryFile, the default) and by lines (spark.read.text, for files over
+    """Local files read whole by the engine's reader in tasks (--reader auto, the default), read
+    whole by Spark (--reader spark: binaryFile) and by lines (spark.read.text, for files over
     whole_file_max; here all of them, so the damaged file fails Spark's reader)."""
     cfg = config(bootstrap=2)
     run_local([str(mixed)], str(tmp_path / "local"), cfg, progress=False)
     want = local_tables(tmp_path / "local")
-    summary, logs = run_job(spark, [mixed], tmp_path / "whole", cfg)
-    assert_same(spark_tables(tmp_path / "whole"), want)
-    summary, logs = run_job(spark, [mixed], tmp_path / "spark", cfg, whole_file_max=0)
-    assert_same(spark_tables(tmp_path / "spark"), want)
+    readers = {}
+    for name, kw in (("auto", {}), ("whole", {"reader": "spark"}),
+                     ("spark", {"reader": "spark", "whole_file_max": 0})):
+        summary, logs = run_job(spark, [mixed], tmp_path / name, cfg, **kw)
+        assert_same(spark_tables(tmp_path / name), want)
+        readers[name] = {Path(e["url"]).name: e["reader"]
+                         for f in (tmp_path / name).glob("_checkpoints/*/*/files.json")
+                         for e in json.loads(f.read_text())["files"]}
+    assert set(readers["auto"].values()) == {"engine"}
+    assert set(readers["whole"].values()) == {"binaryFile"}
+    assert readers["spark"]["damaged.json.gz"] == "engine"
+    assert "spark.read.text" in readers["spark"].values()
     rejects = want["rejects"].to_pylist()
     for reason in ("not JSON", "missing text", "text is not a string", "empty file",
                    "truncated gzip", "invalid UTF-8"):
