@@ -298,14 +298,18 @@ class ShardCounter:
         return _strings(self._names(), s)
 
     def _table(self, spec: TB.TableSpec, cols: dict) -> pa.Table:
-        return TB.sort_table(pa.table(cols, schema=spec.schema), spec.key)
+        t = pa.table(cols, schema=spec.schema)
+        return TB.sort_table(t, spec.key) if self._sort else t
 
     def table(self, name: str) -> pa.Table:
         """One output table (engine.count.tables) for this unit of work."""
         return self.tables()[TB.spec(name).name]
 
-    def tables(self) -> dict[str, pa.Table]:
-        """Every table this configuration produces, for this unit of work."""
+    def tables(self, sort: bool = True) -> dict[str, pa.Table]:
+        """Every table this configuration produces, for this unit of work; ``sort=False`` leaves
+        rows in the accumulators' (deterministic) order, for partial tables that reduce_tables
+        sorts anyway (sorting the bootstrap tables of every shard cost a third of a run)."""
+        self._sort = sort
         cfg = self.config
         c = cfg.compiled
         T = c.tables
@@ -471,27 +475,41 @@ class ShardCounter:
             "sample": [r.sample for r in rs]})
 
 
-def count_shard(shard: ShardRef, config: CountConfig, on_bytes=None) -> ShardCounter:
-    counter = ShardCounter(config, shard=shard.url)
+def filter_keep(config: CountConfig, shard: ShardRef):
+    """The rows of ``shard`` every attribute filter of ``config`` keeps (a boolean array over the
+    shard's rows; attribute files are row-aligned with the shard, the Dolma layout), or None
+    without filters."""
     keep = None
-    for f in config.filters:  # attribute files are row-aligned with the shard (Dolma layout)
+    for f in config.filters:
         m = f.mask(shard)
         keep = m if keep is None else keep & m
+    return keep
+
+
+def add_filtered(counter: "ShardCounter", item, keep, config: CountConfig) -> None:
+    """Count ``item`` (a DocBatch or Reject) into ``counter``, keeping only the documents
+    ``keep`` (from filter_keep) passes; documents past the attribute files' rows are a reject."""
+    if keep is not None and isinstance(item, DocBatch):
+        if item.rows.size and item.rows.max() >= len(keep):
+            counter.rejects.append(Reject(
+                counter.shard, 0, f"attribute files of {config.filters[0].root} have "
+                f"{len(keep)} rows, fewer than the shard; documents past row {len(keep)} "
+                "were not counted"))
+            ok = item.rows < len(keep)
+            item = DocBatch(item.text.filter(ok), item.source.filter(ok), item.first_line,
+                            item.id.filter(ok), item.rows[ok])
+        mask = keep[item.rows]
+        counter.filtered_out += int((~mask).sum())
+        item = DocBatch(item.text.filter(mask), item.source.filter(mask), item.first_line,
+                        item.id.filter(mask), item.rows[mask])
+    counter.add(item)
+
+
+def count_shard(shard: ShardRef, config: CountConfig, on_bytes=None) -> ShardCounter:
+    counter = ShardCounter(config, shard=shard.url)
+    keep = filter_keep(config, shard)
     for item in read_shard(shard, config.batch_bytes, on_bytes=on_bytes):
-        if keep is not None and isinstance(item, DocBatch):
-            if item.rows.size and item.rows.max() >= len(keep):
-                counter.rejects.append(Reject(
-                    shard.url, 0, f"attribute files of {config.filters[0].root} have "
-                    f"{len(keep)} rows, fewer than the shard; documents past row {len(keep)} "
-                    "were not counted"))
-                ok = item.rows < len(keep)
-                item = DocBatch(item.text.filter(ok), item.source.filter(ok), item.first_line,
-                                item.id.filter(ok), item.rows[ok])
-            mask = keep[item.rows]
-            counter.filtered_out += int((~mask).sum())
-            item = DocBatch(item.text.filter(mask), item.source.filter(mask), item.first_line,
-                            item.id.filter(mask), item.rows[mask])
-        counter.add(item)
+        add_filtered(counter, item, keep, config)
     return counter
 
 
@@ -504,9 +522,9 @@ def reduce_tables(name: str, parts: list[pa.Table], contexts: int = 0) -> pa.Tab
     parts = [p.select(schema.names).cast(schema) for p in parts if p.num_rows]
     if not parts:
         return schema.empty_table()
-    if len(parts) == 1:  # a partial table is already reduced and sorted by its key
-        return parts[0]
-    table = pa.concat_tables(parts)
+    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
+    if len(parts) == 1 and spec.reduce != "bottom_k":  # a partial table is already reduced
+        return TB.sort_table(table, spec.key)
     if spec.reduce == "concat":
         return TB.sort_table(table, spec.key)
     if spec.reduce == "bottom_k":

@@ -340,6 +340,18 @@ _KEYS = {
 }
 
 
+def _item_name(item, what: str, seen: list, duplicate: str, ck) -> str:
+    """The stripped 'name' of a lexicon item (an axis, a group); fails when it is missing or
+    already used by an item in ``seen`` (``duplicate``: the message, with {!r} for the name)."""
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
+            or not item["name"].strip():
+        ck.fail(f"{what} needs a 'name'")
+    name = item["name"].strip()
+    if name in {x.name for x in seen}:
+        ck.fail(duplicate.format(name))
+    return name
+
+
 def _known_keys(obj: dict, kind: str, what: str, ck: _Checker) -> None:
     """A misspelt key ("refrence") is an error, not silently ignored (v2 files only)."""
     extra = sorted(str(k) for k in obj if k not in _KEYS[kind])
@@ -403,11 +415,7 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
         ck.fail("'axes' must be a non-empty list")
     axes: list[Axis] = []
     for i, a in enumerate(axes_in):
-        if not isinstance(a, dict) or not isinstance(a.get("name"), str) or not a["name"].strip():
-            ck.fail(f"axis #{i + 1} needs a 'name'")
-        aname = a["name"].strip()
-        if aname in {x.name for x in axes}:
-            ck.fail(f"duplicate axis name {aname!r}")
+        aname = _item_name(a, f"axis #{i + 1}", axes, "duplicate axis name {!r}", ck)
         if not v1:
             _known_keys(a, "axis", f"axis {aname!r}", ck)
         groups_in = a.get("groups")
@@ -416,11 +424,8 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
             ck.fail(f"axis {aname!r} needs {MIN_GROUPS} to {MAX_GROUPS} groups (got {n!r})")
         groups: list[Group] = []
         for j, g in enumerate(groups_in):
-            if not isinstance(g, dict) or not isinstance(g.get("name"), str) or not g["name"].strip():
-                ck.fail(f"group #{j + 1} of axis {aname!r} needs a 'name'")
-            gname = g["name"].strip()
-            if gname in {x.name for x in groups}:
-                ck.fail(f"duplicate group name {gname!r} in axis {aname!r}")
+            gname = _item_name(g, f"group #{j + 1} of axis {aname!r}", groups,
+                               "duplicate group name {!r} in axis " + repr(aname), ck)
             if not v1:
                 _known_keys(g, "group", f"group {aname}/{gname}", ck)
             forms_in = g.get("forms")

@@ -85,7 +85,7 @@ def process_shard(shard: ShardRef, out_url: str, config: CountConfig, on_bytes=N
     if fatal:  # never "done": the next run tries again
         return ShardResult(shard.key, shard.url, "unreadable", 0, len(counter.rejects),
                            time.perf_counter() - t0, (fatal[0].line, fatal[0].reason))
-    tables = counter.tables()
+    tables = counter.tables(sort=False)
     documents, n_rejects, filtered = counter.documents, len(counter.rejects), counter.filtered_out
     del counter  # the accumulators are no longer needed: free them before writing
     name = partial_name(shard, config)

@@ -186,8 +186,7 @@ class OutputDir:
     @contextmanager
     def lock(self, command: str = "count"):
         """Hold the directory's lock; a second run into it fails at once with a clear message."""
-        info = {"pid": os.getpid(), "host": platform.node(), "command": command,
-                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        info = lock_info(command)
         path = self.path(LOCK)
         self.fs.makedirs(self.root, exist_ok=True)
         while True:
@@ -207,13 +206,10 @@ class OutputDir:
                     held = self.read_json(LOCK)
                 except (OSError, ValueError):
                     held = {}
-                if held.get("host") == platform.node() and not _alive(held.get("pid")):
+                if lock_is_stale(held):
                     self.remove(LOCK)  # left by a run that died on this machine
                     continue
-                raise OutputError(
-                    f"another run is writing into {self.url} (pid {held.get('pid', '?')} on "
-                    f"{held.get('host', '?')} since {held.get('since', '?')}); wait for it to "
-                    f"finish, or delete {self.url}/{LOCK} if that run is gone") from None
+                raise lock_held_error(self.url, LOCK, held) from None
         try:
             yield self
         finally:
@@ -221,6 +217,24 @@ class OutputDir:
                 self.remove(LOCK)
             except OSError:
                 pass
+
+
+def lock_info(command: str) -> dict:
+    """What a lock file holds: who took it, where, when."""
+    return {"pid": os.getpid(), "host": platform.node(), "command": command,
+            "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def lock_is_stale(held: dict) -> bool:
+    """True when the lock was taken on this machine by a process that is gone."""
+    return held.get("host") == platform.node() and not _alive(held.get("pid"))
+
+
+def lock_held_error(url: str, name: str, held: dict) -> "OutputError":
+    return OutputError(
+        f"another run is writing into {url} (pid {held.get('pid', '?')} on "
+        f"{held.get('host', '?')} since {held.get('since', '?')}); wait for it to "
+        f"finish, or delete {url}/{name} if that run is gone")
 
 
 def _alive(pid) -> bool:

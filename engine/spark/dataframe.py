@@ -227,33 +227,17 @@ class _Split:
         self.keep = None  # attribute-filter mask over the file's rows (block 0 only)
         if config.filters and rel is not None:
             from engine.corpus.shards import ShardRef
+            from engine.count.counting import filter_keep
 
-            ref = ShardRef(self.shard, rel, 0)
-            for f in config.filters:
-                m = f.mask(ref)
-                self.keep = m if self.keep is None else self.keep & m
+            self.keep = filter_keep(config, ShardRef(self.shard, rel, 0))
 
     def add(self, item) -> None:
-        from engine.corpus.shards import DocBatch, Reject
+        from engine.count.counting import add_filtered
 
-        if self.keep is not None and isinstance(item, DocBatch):
-            keep = self.keep
-            if item.rows.size and item.rows.max() >= len(keep):
-                self.counter.rejects.append(Reject(
-                    self.shard, 0, f"attribute files of {self.config.filters[0].root} have "
-                    f"{len(keep)} rows, fewer than the shard; documents past row {len(keep)} "
-                    "were not counted"))
-                ok = item.rows < len(keep)
-                item = DocBatch(item.text.filter(ok), item.source.filter(ok), item.first_line,
-                                item.id.filter(ok), item.rows[ok])
-            mask = keep[item.rows]
-            self.counter.filtered_out += int((~mask).sum())
-            item = DocBatch(item.text.filter(mask), item.source.filter(mask), item.first_line,
-                            item.id.filter(mask), item.rows[mask])
-        self.counter.add(item)
+        add_filtered(self.counter, item, self.keep, self.config)
 
     def finish(self, fingerprint: str) -> Iterator[pa.RecordBatch]:
-        tables = self.counter.tables()
+        tables = self.counter.tables(sort=False)
         b = _to_partial(tables, self.shard, self.block)
         if b is not None:
             yield b
@@ -339,7 +323,7 @@ def _count_file(config: CountConfig, url: str, rel: str, ref, fingerprint: str):
             if item.line == 0 and item.reason.startswith(("cannot open", "read error")):
                 fatal = item.reason
         split.add(item)
-    b = _to_partial(split.counter.tables(), split.shard, 0)
+    b = _to_partial(split.counter.tables(sort=False), split.shard, 0)
     if b is not None:
         yield b
     yield _split_row(split.shard, 0, 0, 0, split.counter.filtered_out, fingerprint, fatal)

@@ -7,9 +7,6 @@ through a second filesystem layer.
 from __future__ import annotations
 
 import json
-import os
-import platform
-import time
 import uuid
 from contextlib import contextmanager
 
@@ -102,8 +99,9 @@ class HadoopFS:
     @contextmanager
     def lock(self, name: str = ".tracebias.lock"):
         """Create ``name`` exclusively (``createNewFile``) or fail with one clear message."""
-        info = {"pid": os.getpid(), "host": platform.node(), "command": "spark job",
-                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        from engine.run.output import lock_held_error, lock_info, lock_is_stale
+
+        info = lock_info("spark job")
         p = self.path(name)
         self.fs.mkdirs(self.root)
         if not self.fs.createNewFile(p):
@@ -111,15 +109,10 @@ class HadoopFS:
                 held = self.read_json(name)
             except Exception:  # noqa: BLE001 - an empty or half-written lock file
                 held = {}
-            if held.get("host") == platform.node() and not _alive(held.get("pid")):
+            if lock_is_stale(held):
                 self.delete(name)  # left by a job that died on this machine
                 return (yield from self._held(name, info))
-            from engine.run.output import OutputError
-
-            raise OutputError(
-                f"another run is writing into {self.url} (pid {held.get('pid', '?')} on "
-                f"{held.get('host', '?')} since {held.get('since', '?')}); wait for it to "
-                f"finish, or delete {self.url}/{name} if that run is gone")
+            raise lock_held_error(self.url, name, held)
         yield from self._held(name, info, created=True)
 
     def _held(self, name: str, info: dict, created: bool = False):
@@ -139,15 +132,3 @@ class HadoopFS:
                 self.delete(name)
             except Exception:  # noqa: BLE001
                 pass
-
-
-def _alive(pid) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

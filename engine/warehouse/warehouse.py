@@ -295,17 +295,24 @@ class Warehouse:
             con.execute("ROLLBACK")
             raise
 
-    def add_generations(self, path: str | Path, lexicon: Lexicon | None = None,
-                        defaults: dict | None = None) -> LoadReport:
-        """Classify and add a generations file; see engine/warehouse/loads.py for its format."""
+    def _begin_load(self, path: str | Path, kind: str):
+        """Read a file to load: (records, bad lines, key, sha256, report, status, the earlier
+        load it replaces or equals); status "unchanged" means there is nothing to do."""
         p = Path(path)
         records, bad, n_read = read_records(p)
         key = str(p.resolve())
         sha = sha256_file(p)
-        report = LoadReport(key, "generations", rows_read=n_read)
-        status, other = self._load_status("generations", key, sha)
+        report = LoadReport(key, kind, rows_read=n_read)
+        status, other = self._load_status(kind, key, sha)
         if status == "unchanged":
             report.status, report.same_as = status, other
+        return records, bad, key, sha, report, status, other
+
+    def add_generations(self, path: str | Path, lexicon: Lexicon | None = None,
+                        defaults: dict | None = None) -> LoadReport:
+        """Classify and add a generations file; see engine/warehouse/loads.py for its format."""
+        records, bad, key, sha, report, status, other = self._begin_load(path, "generations")
+        if status == "unchanged":
             return report
         lex = lexicon or self.lexicon()
         df, rejects = parse_generations(records, bad, {t.name for t in lex.targets},
@@ -322,14 +329,8 @@ class Warehouse:
 
     def add_scores(self, path: str | Path, defaults: dict | None = None) -> LoadReport:
         """Add per-occupation scores (model, stage, occupation, metric, value)."""
-        p = Path(path)
-        records, bad, n_read = read_records(p)
-        key = str(p.resolve())
-        sha = sha256_file(p)
-        report = LoadReport(key, "scores", rows_read=n_read)
-        status, other = self._load_status("scores", key, sha)
+        records, bad, key, sha, report, status, other = self._begin_load(path, "scores")
         if status == "unchanged":
-            report.status, report.same_as = status, other
             return report
         targets = {r[0] for r in self.con.execute(
             "SELECT target FROM lexicon_targets WHERE run = setting('data_run')").fetchall()}
