@@ -202,7 +202,7 @@ def list_inputs(inputs: list[str]) -> InputListing:
                 raise InputError(f"input not found: {inp}")
             if not _is_shard_name(path):
                 raise InputError(f"not a shard name (expected one of {', '.join(SUFFIXES)}): {inp}")
-            why = _sniff_json(fs, path) if _ambiguous(path) else None
+            why = _sniff_json(fs, path) if is_ambiguous(path) else None
             if why is not None:
                 raise InputError(f"{inp} is {why}; rename it to .jsonl if it really is JSON Lines")
             candidates.append((path, path.rsplit("/", 1)[-1], info))
@@ -227,7 +227,7 @@ def list_inputs(inputs: list[str]) -> InputListing:
                 if not _is_shard_name(p):
                     skipped.append((url, "not a shard name"))
                     continue
-                if _ambiguous(p):
+                if is_ambiguous(p):
                     why = _sniff_json(fs, p)
                     if why is not None:
                         skipped.append((url, why))
@@ -345,7 +345,7 @@ def _walk_remote(fs, root: str, out: list, skipped: list) -> None:
                 skipped.append((_url(fs, d), _HIDDEN))
 
 
-def _ambiguous(path: str) -> bool:
+def is_ambiguous(path: str) -> bool:
     """Only an uncompressed ``.json`` name may hold either JSON Lines or one JSON document."""
     return path.lower().endswith(".json")
 
@@ -363,6 +363,12 @@ def _sniff_json(fs, path: str) -> str | None:
             head = f.read(SNIFF_BYTES + 1)
     except OSError:
         return None  # reading it will report the problem as a reject
+    return sniff_json_head(head)
+
+
+def sniff_json_head(head: bytes) -> str | None:
+    """_sniff_json on the first SNIFF_BYTES + 1 bytes of a file (all of it when shorter), for
+    listings that read files their own way (the Spark job, through Hadoop's FileSystem)."""
     whole = len(head) <= SNIFF_BYTES
     body = head.removeprefix(BOM)
     lines = [ln for ln in body.split(b"\n") if ln.strip()]

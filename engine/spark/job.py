@@ -168,7 +168,7 @@ def list_files(spark, inputs: list[str]) -> tuple[list[InputFile], list[tuple[st
     from pyspark.errors import AnalysisException
     from pyspark.sql import functions as F
 
-    from engine.corpus.shards import SUFFIXES, InputError
+    from engine.corpus.shards import SUFFIXES, InputError, is_ambiguous
     from engine.spark.dataframe import canonical_url
     from engine.spark.hfs import HadoopFS
 
@@ -188,6 +188,10 @@ def list_files(spark, inputs: list[str]) -> tuple[list[InputFile], list[tuple[st
             if not is_dir and not inp.lower().endswith(SUFFIXES):
                 raise InputError(f"not a shard name (expected one of {', '.join(SUFFIXES)}): "
                                  f"{inp}")
+            why = _not_json_lines(hfs) if not is_dir and is_ambiguous(inp) else None
+            if why:
+                raise InputError(f"{inp} is {why}; rename it to .jsonl if it really is JSON "
+                                 "Lines")
         else:
             first = min(i for i, ch in enumerate(inp) if ch in "*?[")
             root = HadoopFS(spark, inp[:first].rsplit("/", 1)[0] or ".").url
@@ -220,6 +224,11 @@ def list_files(spark, inputs: list[str]) -> tuple[list[InputFile], list[tuple[st
             if not url.lower().endswith(SUFFIXES):
                 skipped.append((url, "not a shard name"))
                 continue
+            if (magic or is_dir) and is_ambiguous(url):  # as the local listing: JSON, not Lines
+                why = _not_json_lines(HadoopFS(spark, r.path))
+                if why:
+                    skipped.append((url, why))
+                    continue
             found.setdefault(url, InputFile(url, r.path, rel, int(r.length), float(r.mtime)))
             kept += 1
         if not kept:
@@ -227,6 +236,17 @@ def list_files(spark, inputs: list[str]) -> tuple[list[InputFile], list[tuple[st
                              else f"input directory holds no shard ({', '.join(SUFFIXES)}): {inp}")
     files = sorted(found.values(), key=lambda f: (f.rel, f.url))
     return files, skipped
+
+
+def _not_json_lines(hfs) -> str | None:
+    """Why an uncompressed ``.json`` file is not JSON Lines of documents (the local listing's
+    rule, engine.corpus.shards.sniff_json_head), from its first bytes; None if it may be."""
+    from engine.corpus.shards import SNIFF_BYTES, sniff_json_head
+
+    try:
+        return sniff_json_head(hfs.read_head(SNIFF_BYTES + 1))
+    except Exception:  # noqa: BLE001 - unreadable: counting it reports the problem as a reject
+        return None
 
 
 @dataclass

@@ -112,6 +112,9 @@ def make_mixed(synth: Path, dest: Path) -> Path:
         gzip.compress(raw1[: len(raw1) // 2]) + data[: len(data) // 2])  # 2nd member cut short
     (dest / "b" / "empty.jsonl").write_bytes(b"")
     (dest / "notes.txt").write_text("not a shard\n")
+    # a pretty-printed JSON document named .json: not a shard, for the job as for the local runner
+    (dest / "PLANTED.json").write_text('{\n  "text": "she is a nurse",\n  "rate": 0.5\n}\n')
+    (dest / "b" / "one.json").write_text('{"text": "he is a nurse"}\n')  # a one-line shard
     return dest
 
 
@@ -153,6 +156,7 @@ def test_job_equals_local_runner_on_every_input_kind(spark, mixed, tmp_path):
         assert any(r["reason"].startswith(reason) for r in rejects), reason
     assert any(r["shard"].endswith("damaged.json.gz") and r["line"] > 0 for r in rejects)
     assert any("notes.txt" in m and "not a shard" in m for m in logs)
+    assert any("PLANTED.json" in m and "pretty-printed JSON" in m for m in logs)
     assert any("damaged.json.gz" in m and "engine's reader" in m for m in logs)
     lm = json.loads((tmp_path / "local" / "manifest.json").read_text())
     sm = json.loads((tmp_path / "spark" / "manifest.json").read_text())
@@ -162,7 +166,7 @@ def test_job_equals_local_runner_on_every_input_kind(spark, mixed, tmp_path):
     assert {k: v for k, v in sm["totals"].items()} == lm["totals"]
     assert [(s["url"], s["documents"], s["rejects"]) for s in sm["shards"]] == \
         [(s["url"], s["documents"], s["rejects"]) for s in lm["shards"]]
-    assert len(summary.counted) == 5
+    assert len(summary.counted) == 6
 
 
 def test_resume_counts_only_new_and_changed_files(spark, synth, tmp_path):
@@ -175,16 +179,16 @@ def test_resume_counts_only_new_and_changed_files(spark, synth, tmp_path):
     plain.write_bytes(plain.read_bytes() + b'\n{"id": "late", "text": "She is a nurse."}\n')
     (docs / "b" / "empty.jsonl").unlink()  # removed
     summary, logs = run_job(spark, [docs], out, cfg)
-    assert "5 shards: 2 to count, 3 already done" in logs
+    assert "6 shards: 2 to count, 4 already done" in logs
     m = json.loads((out / "manifest.json").read_text())
     status = {s["rel"]: s["status"] for s in m["shards"]}
     assert status == {"a/part-0000.json.gz": "skipped", "a/part-0001.json.zst": "skipped",
                       "a/part-0003.json.gz": "counted", "b/damaged.json.gz": "skipped",
-                      "b/part-0002.jsonl": "counted"}
+                      "b/one.json": "skipped", "b/part-0002.jsonl": "counted"}
     run_local([str(docs)], str(tmp_path / "local"), cfg, progress=False)
     assert_same(spark_tables(out), local_tables(tmp_path / "local"))
     summary, logs = run_job(spark, [docs], out, cfg)
-    assert "5 shards: 0 to count, 5 already done" in logs
+    assert "6 shards: 0 to count, 6 already done" in logs
 
 
 def to_parquet(src: Path, dest: Path) -> Path:
