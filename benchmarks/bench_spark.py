@@ -3,8 +3,9 @@
 1. Throughput per core: the spark-submit job (`tracebias spark-count --master local[2]`, a fresh
    JVM each run; `--reader auto` and `--reader spark`) vs `tracebias count --workers 2` (a fresh
    process each run) on the same 2 cores, on 4 large multi-member gzip shards (each the 12
-   Wikipedia shards concatenated, --copies times) and on 2 small shards. Steady-state throughput is the difference of text over the difference
-   of time between the two inputs; the fixed start-up is what remains of the small run. Runs
+   Wikipedia shards concatenated, --copies times) and on 2 small shards. Steady-state
+   throughput is the difference of text over the difference of time between the two inputs;
+   the fixed start-up is what remains of the small run. Runs
    alternate between the pipelines, medians over --rounds.
 2. Reduction cost: N tiny shards already counted (a re-run with everything done: one listing,
    the checkpoints, the Spark reduction, the tables, the manifest) at N = 250, 1,000, 4,000.
@@ -89,9 +90,9 @@ def throughput(wiki: Path, tmp: Path, copies: int, rounds: int) -> dict:
              "spark": [BIN / "tracebias", "spark-count", "--master", "local[2]", *SPARK_MEM],
              "binaryfile": [BIN / "tracebias", "spark-count", "--master", "local[2]",
                             *SPARK_MEM, "--reader", "spark"]}
-    runs = {(k, size): [] for k in (*kinds, *(f"{x}-{p}" for x in kinds if x != "local"
-                                              for p in ("stage", "reduce")))
-            for size in ("big", "small")}
+    on_spark = [k for k in kinds if k != "local"]
+    series = [*kinds, *(f"{k}-{p}" for k in on_spark for p in ("stage", "reduce"))]
+    runs = {(k, size): [] for k in series for size in ("big", "small")}
     mb = {}
     for r in range(rounds):
         for kind, cmd0 in kinds.items():
@@ -108,14 +109,12 @@ def throughput(wiki: Path, tmp: Path, copies: int, rounds: int) -> dict:
                 print(f"round {r + 1}: {kind} {size} {secs:.1f} s", flush=True)
     out = {"mb": mb, "runs": runs}
     d_mb = mb["big"] - mb["small"]
-    for kind in (*kinds, *(f"{x}-stage" for x in kinds if x != "local")):
+    for kind in (*kinds, *(f"{k}-stage" for k in on_spark)):
         tb, ts = statistics.median(runs[(kind, "big")]), statistics.median(runs[(kind, "small")])
         rate = d_mb / (tb - ts)
         out[kind] = {"big_s": tb, "small_s": ts, "rate": rate, "per_core": rate / 2,
                      "startup": ts - mb["small"] / rate}
-    for kind in kinds:
-        if kind == "local":
-            continue
+    for kind in on_spark:
         for k in (kind, f"{kind}-stage"):
             out[k]["ratio"] = out[k]["rate"] / out["local"]["rate"]
             # per-round ratios: the spread of the comparison on this shared machine

@@ -214,8 +214,6 @@ def cmd_spark_count(args: argparse.Namespace) -> int:
     from engine.spark.packaging import ENV_ARCHIVE, default_conf, spark_home, submit_command
 
     _config(args)  # the same checks as `count`, before Spark starts
-    if args.wave_files is not None and args.wave_files < 1:
-        _die("--wave-files must be at least 1")
     local = args.master.startswith("local")
     archive = None
     if args.archive != "none" and not local:

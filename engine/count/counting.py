@@ -298,8 +298,7 @@ class ShardCounter:
         return _strings(self._names(), s)
 
     def _table(self, spec: TB.TableSpec, cols: dict) -> pa.Table:
-        t = pa.table(cols, schema=spec.schema)
-        return TB.sort_table(t, spec.key) if self._sort else t
+        return pa.table(cols, schema=spec.schema)
 
     def table(self, name: str) -> pa.Table:
         """One output table (engine.count.tables) for this unit of work."""
@@ -309,7 +308,12 @@ class ShardCounter:
         """Every table this configuration produces, for this unit of work; ``sort=False`` leaves
         rows in the accumulators' (deterministic) order, for partial tables that reduce_tables
         sorts anyway (sorting the bootstrap tables of every shard cost a third of a run)."""
-        self._sort = sort
+        out = self._tables()
+        if sort:
+            out = {name: TB.sort_table(t, TB.spec(name).key) for name, t in out.items()}
+        return out
+
+    def _tables(self) -> dict[str, pa.Table]:
         cfg = self.config
         c = cfg.compiled
         T = c.tables
@@ -522,13 +526,11 @@ def reduce_tables(name: str, parts: list[pa.Table], contexts: int = 0) -> pa.Tab
     parts = [p.select(schema.names).cast(schema) for p in parts if p.num_rows]
     if not parts:
         return schema.empty_table()
-    table = parts[0] if len(parts) == 1 else pa.concat_tables(parts)
-    if len(parts) == 1 and spec.reduce != "bottom_k":  # a partial table is already reduced
-        return TB.sort_table(table, spec.key)
-    if spec.reduce == "concat":
-        return TB.sort_table(table, spec.key)
+    table = pa.concat_tables(parts)
     if spec.reduce == "bottom_k":
         return bottom_k(table, spec, contexts)
+    if spec.reduce == "concat" or len(parts) == 1:  # one partial table is already reduced
+        return TB.sort_table(table, spec.key)
     keys = list(spec.key)
     agg = table.group_by(keys, use_threads=False).aggregate([(v, "sum") for v in spec.values])
     agg = agg.rename_columns([c[:-4] if c.endswith("_sum") else c for c in agg.column_names])

@@ -62,10 +62,9 @@ class HadoopFS:
         finally:
             stream.close()
 
-    def read_head(self, n: int, *parts: str) -> bytes:
-        """The first ``n`` bytes of a file (all of it when shorter)."""
+    def read_head(self, n: int, size: int, *parts: str) -> bytes:
+        """The first ``n`` bytes of a file of ``size`` bytes (all of it when shorter)."""
         path = self.path(*parts)
-        size = int(self.fs.getFileStatus(path).getLen())
         stream = self.fs.open(path)
         try:
             return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream,

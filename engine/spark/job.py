@@ -77,7 +77,7 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
     spark-submit job and `tracebias spark-count`."""
     p.add_argument("--force", action="store_true",
                    help="forget the checkpoints of earlier runs and count everything again")
-    p.add_argument("--wave-files", type=int, default=None, metavar="N",
+    p.add_argument("--wave-files", type=_at_least_one, default=None, metavar="N",
                    help="files per checkpoint wave (default: 8 per core, or 1/20 of the "
                         "files when that is more)")
     p.add_argument("--reader", choices=READERS, default="auto",
@@ -85,6 +85,16 @@ def add_job_arguments(p: argparse.ArgumentParser) -> None:
                         "filesystem and its configuration), engine (the engine's reader in the "
                         "task, fsspec), auto (default: engine for local and NFS file paths, "
                         "where it streams while it counts, spark for every other scheme)")
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {n})")
+    return n
 
 
 def job_argv(args: argparse.Namespace) -> list[str]:
@@ -107,8 +117,6 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         config = CountOptions.from_args(args).to_config()
-        if args.wave_files is not None and args.wave_files < 1:
-            raise ConfigError("--wave-files must be at least 1")
     except (ConfigError, LexiconError, ValueError, OSError) as e:
         print(f"count_cooccurrence: error: {e}", file=sys.stderr)
         return 2
@@ -183,12 +191,14 @@ def list_files(spark, inputs: list[str]) -> tuple[list[InputFile], list[tuple[st
             hfs = HadoopFS(spark, inp)
             if not hfs.exists():
                 raise InputError(f"input not found: {inp}")
-            is_dir = bool(hfs.fs.getFileStatus(hfs.root).isDirectory())
+            status = hfs.fs.getFileStatus(hfs.root)
+            is_dir = bool(status.isDirectory())
             root = hfs.url if is_dir else hfs.url.rsplit("/", 1)[0]
             if not is_dir and not inp.lower().endswith(SUFFIXES):
                 raise InputError(f"not a shard name (expected one of {', '.join(SUFFIXES)}): "
                                  f"{inp}")
-            why = _not_json_lines(hfs) if not is_dir and is_ambiguous(inp) else None
+            why = (_not_json_lines(hfs, int(status.getLen()))
+                   if not is_dir and is_ambiguous(inp) else None)
             if why:
                 raise InputError(f"{inp} is {why}; rename it to .jsonl if it really is JSON "
                                  "Lines")
@@ -225,7 +235,7 @@ def list_files(spark, inputs: list[str]) -> tuple[list[InputFile], list[tuple[st
                 skipped.append((url, "not a shard name"))
                 continue
             if (magic or is_dir) and is_ambiguous(url):  # as the local listing: JSON, not Lines
-                why = _not_json_lines(HadoopFS(spark, r.path))
+                why = _not_json_lines(HadoopFS(spark, r.path), int(r.length))
                 if why:
                     skipped.append((url, why))
                     continue
@@ -238,13 +248,13 @@ def list_files(spark, inputs: list[str]) -> tuple[list[InputFile], list[tuple[st
     return files, skipped
 
 
-def _not_json_lines(hfs) -> str | None:
+def _not_json_lines(hfs, size: int) -> str | None:
     """Why an uncompressed ``.json`` file is not JSON Lines of documents (the local listing's
     rule, engine.corpus.shards.sniff_json_head), from its first bytes; None if it may be."""
     from engine.corpus.shards import SNIFF_BYTES, sniff_json_head
 
     try:
-        return sniff_json_head(hfs.read_head(SNIFF_BYTES + 1))
+        return sniff_json_head(hfs.read_head(SNIFF_BYTES + 1, size))
     except Exception:  # noqa: BLE001 - unreadable: counting it reports the problem as a reject
         return None
 
@@ -335,8 +345,8 @@ def run_job(spark, inputs: list[str], out_url: str, config: CountConfig, force: 
     wave_files = wave_files or default_wave_files(sc.defaultParallelism, len(files))
     if whole_file_max is None:
         whole_file_max = whole_file_limit(spark)
-        if reader != "engine" and any(f.format == "jsonl" and f.size > whole_file_max
-                                      for f in files):
+        if any(reader_of(f, reader, whole_file_max, bool(config.filters)) == "spark.read.text"
+               for f in files):
             log(f"JSON Lines files Spark reads that are over {whole_file_max / 1e6:.0f} MB are "
                 "read by lines (spark.read.text), not whole: a whole file is held about "
                 f"{WHOLE_FILE_COPIES} times in executor memory (raise spark.executor.memory, "
@@ -403,11 +413,26 @@ def default_wave_files(cores: int, n_files: int) -> int:
     return max(8 * max(1, cores), -(-n_files // 20), 1)
 
 
+def reader_of(f: InputFile, reader: str, whole_file_max: int, filtered: bool) -> str:
+    """Who reads ``f``: "engine" (engine.corpus.shards.read_shard in a task), "binaryFile",
+    "spark.read.text" or "spark.read.parquet". ``reader`` "auto" has the engine stream local
+    JSON Lines files (all compressed ones, uncompressed ones Spark would not split); with
+    attribute filters (``filtered``) the engine also reads the files Spark would split (Parquet,
+    uncompressed JSON Lines read by lines), since attribute rows are matched to whole files."""
+    if f.format == "parquet":
+        return "engine" if filtered else "spark.read.parquet"
+    if reader != "spark" and (f.compression != "none" or f.size <= WHOLE_FILE_MAX) \
+            and (reader == "engine" or f.url.startswith("file:")):
+        return "engine"
+    if f.size <= whole_file_max:
+        return "binaryFile"
+    return "engine" if filtered and f.compression == "none" else "spark.read.text"
+
+
 def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
                whole_file_max: int = WHOLE_FILE_MAX, reader: str = "auto") -> Wave:
-    """Count ``files`` into a new checkpoint wave (partials first, files.json last).
-    ``reader`` "auto": the engine's reader streams local JSON Lines files in the task (all
-    compressed ones, uncompressed ones Spark would not split); Spark reads the rest."""
+    """Count ``files`` into a new checkpoint wave (partials first, files.json last); each file
+    read by ``reader_of`` it, or by the engine's reader when Spark's reader fails on it."""
     from pyspark.sql import functions as F
 
     from engine.spark.dataframe import (SPLIT, TABLE_NAME, bytes_partials, file_partials,
@@ -418,28 +443,14 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
     t0 = time.perf_counter()
     fp = config.fingerprint()
     name = f"{_now().replace(':', '').replace('-', '')}-{uuid.uuid4().hex[:8]}"
-    engine_read: set[str] = set()
-    # JSON Lines Spark would split (over WHOLE_FILE_MAX, uncompressed) with attribute filters,
-    # and Parquet with filters: rows of a split cannot be matched to attribute rows
-    if config.filters:
-        engine_read |= {f.url for f in files if f.format == "parquet"
-                        or (f.size > whole_file_max and f.compression == "none")}
-    # JSON Lines streamed by the engine's reader in the task where asked, or (auto) for local
-    # file paths, where Spark's filesystem is the same disk; not the files Spark would split
-    if reader != "spark":
-        engine_read |= {f.url for f in files if f.format == "jsonl"
-                        and (f.compression != "none" or f.size <= WHOLE_FILE_MAX)
-                        and (reader == "engine" or f.url.startswith("file:"))}
+    readers = {f.url: reader_of(f, reader, whole_file_max, bool(config.filters))
+               for f in files}
     rels = {f.url: f.rel for f in files}
     dest = f"{CHECKPOINTS}/{fp}/{name}/partials"
     for attempt in range(len(files) + 1):
         parts = []
-        whole = [f for f in files if f.format == "jsonl" and f.url not in engine_read
-                 and f.size <= whole_file_max]
-        text = [f for f in files if f.format == "jsonl" and f.url not in engine_read
-                and f.size > whole_file_max]
-        pq = [f for f in files if f.format == "parquet" and f.url not in engine_read]
-        eng = [f for f in files if f.url in engine_read]
+        whole, text, pq, eng = ([f for f in files if readers[f.url] == r] for r in
+                                ("binaryFile", "spark.read.text", "spark.read.parquet", "engine"))
         if whole:  # one file per Arrow batch: Spark reads the next file while one is counted
             parts.append(("1", bytes_partials(spark, [f.path for f in whole], config, rels)))
         if text:
@@ -460,11 +471,11 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
             break
         except Exception as e:  # noqa: BLE001 - Spark's reader failed on a file: read it ourselves
             bad = _failed_file(e, files)
-            if bad is None or bad.url in engine_read:
+            if bad is None or readers[bad.url] == "engine":
                 raise
             log(f"Spark's reader failed on {bad.url} ({_first_cause(e)}); reading it with the "
                 "engine's reader")
-            engine_read.add(bad.url)
+            readers[bad.url] = "engine"
     written = spark.read.parquet(hfs.qualified(dest))
     splits = written.filter(F.col(TABLE_NAME) == SPLIT).groupBy("file").agg(
         F.sum("filtered_out").alias("filtered_out"), F.max("fatal").alias("fatal"),
@@ -486,14 +497,11 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
         status = "unreadable" if s is not None and s.fatal else "counted"
         entries.append({**f.ident(), "status": status, "documents": docs, "rejects": rej,
                         "filtered_out": int(s.filtered_out or 0) if s else 0,
-                        "reader": ("engine" if f.url in engine_read else
-                                   "spark.read.parquet" if f.format == "parquet" else
-                                   "binaryFile" if f.size <= whole_file_max else
-                                   "spark.read.text")})
+                        "reader": readers[f.url]})
     meta = {"fingerprint": fp, "executor_fingerprints": executor_fps, "finished": _now(),
             "files": entries}
     hfs.write_json(meta, CHECKPOINTS, fp, name, FILES)
-    n_eng = len(engine_read)
+    n_eng = sum(r == "engine" for r in readers.values())
     log(f"counted {len(files)} files in {time.perf_counter() - t0:.1f} s"
         + (f" ({n_eng} read by the engine's reader)" if n_eng else ""))
     return Wave(name, {e["url"]: e for e in entries}, meta)
