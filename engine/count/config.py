@@ -85,10 +85,12 @@ class CountConfig:
         return ww[0] if ww else None
 
     # ---- the one serialisation -------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self, lexicon: bool = True) -> dict:
+        """The configuration as JSON data; ``lexicon=False`` leaves the lexicon out (what a
+        manifest and the fingerprint take, the lexicon being recorded by its digest)."""
         return {
             "semantics": SEMANTICS_VERSION,
-            "lexicon": self.lexicon.to_json(),
+            **({"lexicon": self.lexicon.to_json()} if lexicon else {}),
             "windows": [w.label for w in self.windows],
             "abbreviations": sorted(self.abbreviations),
             "batch_bytes": self.batch_bytes,
@@ -125,11 +127,16 @@ class CountConfig:
 
     @cached_property
     def _fingerprint(self) -> str:
-        d = self.to_dict()
-        del d["batch_bytes"]
-        d["lexicon"] = self.lexicon.sha256()
-        d["tokenizer"] = self.token_matcher.sha256 if self.tokenizer else None
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return fingerprint_of(self.to_dict(lexicon=False), self)
+
+
+def fingerprint_of(d: dict, config: CountConfig) -> str:
+    """The fingerprint of configuration ``d`` (``to_dict(lexicon=False)``), with the lexicon's
+    digest and the tokenizer file's content hash as ``config`` sees them."""
+    d = {**d, "lexicon": config.lexicon.sha256(),
+         "tokenizer": config.token_matcher.sha256 if config.tokenizer else None}
+    del d["batch_bytes"]
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # ---- the option declaration ------------------------------------------------------------------

@@ -32,14 +32,18 @@ from engine.lexicon.unicode import char_tables
 
 SNIPPET_CHARS = 80  # characters of context kept on each side of a sampled mention
 _NO_BYTES = np.zeros(0, dtype=np.uint8)
+_NEWLINE = np.frombuffer(" \u23ce ".encode(), dtype=np.uint8)  # a newline in a context
 
 
 @njit(cache=True, nogil=True)
-def _snippet_ranges(data, offsets, d, bs, be, width):
-    """Per entry: the byte range of its left context (start) and right context (end), at most
-    ``width`` bytes, cut at character boundaries, and the character offset and length of the
-    match in its document (one pass over each document that has entries)."""
+def _snippet_ranges(data, offsets, d, bs, be, chars):
+    """Per entry: where its left context starts and its right context ends (at most ``chars``
+    characters within ``4 * chars`` bytes of the match, cut at character boundaries), and the
+    character offset and length of the match in its document (one pass over each document
+    that has entries). Text is valid UTF-8: characters are the bytes that do not continue a
+    sequence."""
     n = d.shape[0]
+    width = 4 * chars
     ls = np.empty(n, np.int64)
     re_ = np.empty(n, np.int64)
     cs = np.empty(n, np.int64)
@@ -47,7 +51,7 @@ def _snippet_ranges(data, offsets, d, bs, be, width):
     order = np.argsort(d * (np.int64(1) << 40) + bs)
     cur_d = -1
     pos = 0
-    chars = 0
+    n_chars = 0
     for i in order:
         doc = d[i]
         start = offsets[doc]
@@ -55,37 +59,70 @@ def _snippet_ranges(data, offsets, d, bs, be, width):
         if doc != cur_d:
             cur_d = doc
             pos = start
-            chars = 0
-        while pos < bs[i]:  # characters = bytes that do not continue a UTF-8 sequence
+            n_chars = 0
+        while pos < bs[i]:
             if (data[pos] & 0xC0) != 0x80:
-                chars += 1
+                n_chars += 1
             pos += 1
-        cs[i] = chars
+        cs[i] = n_chars
         m = 0
         for x in range(bs[i], be[i]):
             if (data[x] & 0xC0) != 0x80:
                 m += 1
         cl[i] = m
-        a = max(start, bs[i] - width)
-        while a < bs[i] and (data[a] & 0xC0) == 0x80:
-            a += 1
+        lim = max(start, bs[i] - width)
+        while lim < bs[i] and (data[lim] & 0xC0) == 0x80:
+            lim += 1
+        a = bs[i]
+        k = 0
+        while a > lim and k < chars:  # back one character at a time
+            a -= 1
+            while a > lim and (data[a] & 0xC0) == 0x80:
+                a -= 1
+            k += 1
         ls[i] = a
-        b = min(end, be[i] + width)
-        while b > be[i] and b < end and (data[b] & 0xC0) == 0x80:
-            b -= 1
+        lim = min(end, be[i] + width)
+        while lim > be[i] and lim < end and (data[lim] & 0xC0) == 0x80:
+            lim -= 1
+        b = be[i]
+        k = 0
+        while b < lim and k < chars:
+            b += 1
+            while b < lim and (data[b] & 0xC0) == 0x80:
+                b += 1
+            k += 1
         re_[i] = b
     return ls, re_, cs, cl
 
 
 @njit(cache=True, nogil=True)
-def _gather(data, a, b):
-    """The byte ranges data[a[i]:b[i]] concatenated, with int32 Arrow offsets."""
+def _gather(data, a, b, newline):
+    """The byte ranges data[a[i]:b[i]] concatenated, with int32 Arrow offsets; every newline
+    byte written as the bytes ``newline`` instead (empty: kept as it is)."""
+    extra = newline.shape[0] - 1 if newline.shape[0] else 0
     off = np.zeros(a.shape[0] + 1, np.int32)
     for i in range(a.shape[0]):
-        off[i + 1] = off[i] + (b[i] - a[i])
+        n = b[i] - a[i]
+        if extra:
+            for x in range(a[i], b[i]):
+                if data[x] == 10:
+                    n += extra
+        off[i + 1] = off[i] + n
     buf = np.empty(off[-1], np.uint8)
     for i in range(a.shape[0]):
-        buf[off[i]:off[i + 1]] = data[a[i]:b[i]]
+        if not extra:
+            buf[off[i]:off[i + 1]] = data[a[i]:b[i]]
+            continue
+        o = off[i]
+        for x in range(a[i], b[i]):
+            c = data[x]
+            if c == 10:
+                for y in range(newline.shape[0]):
+                    buf[o] = newline[y]
+                    o += 1
+            else:
+                buf[o] = c
+                o += 1
     return buf, off
 
 
@@ -238,24 +275,20 @@ class ShardCounter:
         bs = vals[slot, P + 3 * k + r]
         be = vals[slot, P + 4 * k + r]
         ls, re_, char_start, char_len = _snippet_ranges(data, offsets, d, bs, be,
-                                                        4 * SNIPPET_CHARS)
+                                                        SNIPPET_CHARS)
 
-        def strings(a, b):
-            buf, off = _gather(data, a, b)
+        def strings(a, b, newline=_NO_BYTES):
+            buf, off = _gather(data, a, b, newline)
             return pa.StringArray.from_buffers(len(a), pa.py_buffer(off), pa.py_buffer(buf))
 
-        left = pc.utf8_slice_codeunits(strings(ls, bs), start=-SNIPPET_CHARS)
-        right = pc.utf8_slice_codeunits(strings(be, re_), start=0, stop=SNIPPET_CHARS)
-        newline = " \u23ce "
         d_idx = pa.array(d)
         chunk = pa.table({
             "kind": keys[slot, 0], "key": keys[slot, 1], "priority": vals[slot, P + r],
             "doc_id": ids.take(d_idx), "source": source.take(d_idx),
             "row": rows[d] if rows is not None else np.full(len(d), -1, np.int64),
             "char_start": char_start, "char_end": char_start + char_len,
-            "left_context": pc.replace_substring(left, "\n", newline),
-            "matched": strings(bs, be),
-            "right_context": pc.replace_substring(right, "\n", newline)})
+            "left_context": strings(ls, bs, _NEWLINE), "matched": strings(bs, be),
+            "right_context": strings(be, re_, _NEWLINE)})
         self._ctx_chunks.append(chunk)
         self._ctx_rows += chunk.num_rows
         if self._ctx_rows > 4 * max(1, int(filled.sum())) + 100_000:
@@ -538,21 +571,24 @@ def reduce_tables(name: str, parts: list[pa.Table], contexts: int = 0) -> pa.Tab
 
 
 def bottom_k(table: pa.Table, spec: TB.TableSpec, k: int) -> pa.Table:
-    """Keep, per reservoir key, the rows of smallest priority (ties broken by document)."""
-    order = list(spec.key) + ["doc_id", "shard", "row", "char_start"]
-    table = table.sort_by([(c, "ascending") for c in order])
+    """Keep, per reservoir key, the rows of smallest priority (ties broken by document).
+    Ranks come from the sort's indices and the key columns' dictionary codes; only the rows
+    kept are gathered (gathering every string column of every partial row cost twice the sort)."""
     if table.num_rows == 0:
-        return table
-    keycols = [table[c].to_numpy(zero_copy_only=False) for c in spec.key[:-1]]
-    new = np.ones(table.num_rows, dtype=bool)
+        return table.select(spec.schema.names).cast(spec.schema)
+    table = table.combine_chunks()
+    order = list(spec.key) + ["doc_id", "shard", "row", "char_start"]
+    idx = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in order]).to_numpy()
     same = np.ones(table.num_rows - 1, dtype=bool)
-    for col in keycols:
-        same &= col[1:] == col[:-1]
+    for c in spec.key[:-1]:  # equal values, equal codes (nulls: -1); no Python object per row
+        codes = pc.dictionary_encode(table[c].combine_chunks()).indices.fill_null(-1)
+        codes = codes.to_numpy()[idx]
+        same &= codes[1:] == codes[:-1]
+    new = np.ones(table.num_rows, dtype=bool)
     new[1:] = ~same
-    group = np.cumsum(new) - 1
     first = np.nonzero(new)[0]
-    rank = np.arange(table.num_rows) - first[group]
-    return table.filter(pa.array(rank < k)).select(spec.schema.names).cast(spec.schema)
+    rank = np.arange(table.num_rows) - first[np.cumsum(new) - 1]
+    return table.take(pa.array(idx[rank < k])).select(spec.schema.names).cast(spec.schema)
 
 
 def engine_versions() -> dict[str, str]:

@@ -35,6 +35,7 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -181,8 +182,15 @@ class Lexicon:
         return tuple(sorted({t.set for t in self.targets if t.set}))
 
     def to_json(self) -> dict:
-        """The canonical ``tracebias-lexicon/2`` form (what ``lexicon show --json`` prints)."""
+        """The canonical ``tracebias-lexicon/2`` form (what ``lexicon show --json`` prints): a
+        new dict every call, parsed from the text built once (``_json_text``)."""
+        return json.loads(self._json_text)
 
+    @cached_property
+    def _json_text(self) -> str:
+        return json.dumps(self._build_json(), ensure_ascii=False)
+
+    def _build_json(self) -> dict:
         def forms(fs, cases):
             out = []
             for f, c in zip(fs, cases):
@@ -214,10 +222,20 @@ class Lexicon:
         d["targets"] = targets
         return d
 
+    @cached_property
+    def canonical_json(self) -> str:
+        """The canonical text: ``to_json()`` with sorted keys, no spaces, UTF-8 as written (a
+        run's lexicon.json). Built once: a 6,800-target lexicon takes a tenth of a second."""
+        return json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
+
     def sha256(self) -> str:
-        """Digest of the canonical JSON form: equal content, equal digest, on any machine."""
-        blob = json.dumps(self.to_json(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        """Digest of the canonical text: equal content, equal digest, on any machine."""
+        return self._sha256
+
+    @cached_property
+    def _sha256(self) -> str:
+        return hashlib.sha256(self.canonical_json.encode("utf-8")).hexdigest()
 
     # ---- combining -------------------------------------------------------------------------
     def with_targets(self, other: "Lexicon") -> "Lexicon":

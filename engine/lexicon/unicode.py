@@ -72,12 +72,25 @@ def lowercase(text: str) -> str:
     return "".join(out)
 
 
+@cache
+def _ascii_word_chars() -> frozenset[str]:
+    t = char_tables()
+    return frozenset(chr(b) for b in range(128) if t.cls[t.lower[b]] == WORD
+                     and t.cls[b] == WORD)
+
+
+def _ascii_word_only(text: str) -> bool:
+    return _ascii_word_chars().issuperset(text)
+
+
 def pretokenize(text: str) -> list[tuple[str, bool]]:
     """Reference pretokenizer in plain Python: [(token, is_word), ...] of the lowercased text.
 
     Slow; used for lexicon terms and tests. Newlines are dropped like any whitespace; callers
     that need line structure split on "\\n" first.
     """
+    if text.isascii() and text and _ascii_word_only(text):  # one ASCII word: most forms
+        return [(text.lower(), True)]
     t = char_tables()
     cls = t.cls
     tokens: list[tuple[str, bool]] = []

@@ -15,6 +15,7 @@ import hashlib
 import os
 import platform
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from engine.corpus.shards import ShardRef, expand_inputs
 from engine.count import tables as TB
 from engine.count.config import CountConfig
 from engine.count.counting import count_shard, engine_versions, reduce_tables
-from engine.run.output import LEXICON_FILE, MANIFEST, OutputDir, OutputError
+from engine.run.output import (LEXICON_FILE, MANIFEST, OutputDir, OutputError,
+                               lexicon_file_bytes)
 
 REDUCE_CHUNK = 64  # partials read and reduced together before merging into the running total
 _NOT_DONE = ("cannot open", "read error")
@@ -76,8 +78,49 @@ class RunSummary:
         return [s for s in self.shards if s.status == "counted"]
 
 
-def process_shard(shard: ShardRef, out_url: str, config: CountConfig, on_bytes=None) -> ShardResult:
-    """Count one shard into its partial file (idempotent: a retry rewrites the same file)."""
+class RunningTotals:
+    """The tables of the shards this process counts, folded into running totals as shards
+    finish: the reduction then reads from disk only the partials of shards that earlier runs
+    counted. Thread-safe; holds at most REDUCE_CHUNK shards' tables besides the totals."""
+
+    def __init__(self, config: CountConfig):
+        self.contexts = config.contexts
+        produced = TB.produced(config.lexicon.has_binary_gender, config.bootstrap,
+                               config.contexts)
+        self.running: dict[str, list[pa.Table]] = {t.name: [] for t in produced}
+        self.markers: dict[str, dict] = {}
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    def add(self, url: str, marker: dict, tables: dict[str, pa.Table]) -> None:
+        with self._lock:
+            self.markers[url] = marker
+            for name, parts in self.running.items():
+                if name in tables:
+                    parts.append(tables[name])
+            self._pending += 1
+            if self._pending >= REDUCE_CHUNK:
+                self._fold(self.running)
+                self._pending = 0
+
+    def _fold(self, running: dict[str, list[pa.Table]]) -> None:
+        for name, parts in running.items():
+            if len(parts) > 1:
+                running[name] = [reduce_tables(name, parts, self.contexts)]
+
+    def snapshot(self) -> tuple[dict[str, list[pa.Table]], dict[str, dict]]:
+        """(running tables per name, markers by url): copies, so a retried reduction starts
+        from the same totals."""
+        with self._lock:
+            return {n: list(p) for n, p in self.running.items()}, dict(self.markers)
+
+
+def process_shard(shard: ShardRef, out_url: str, config: CountConfig, on_bytes=None,
+                  totals: RunningTotals | None = None,
+                  stale: list[str] | None = None) -> ShardResult:
+    """Count one shard into its partial file (idempotent: a retry rewrites the same file).
+    With ``totals`` its tables are also handed to the running reduction in memory; ``stale``:
+    the partial names of this shard's key listed at the start of the run (else one listing)."""
     out = OutputDir(out_url)
     t0 = time.perf_counter()
     counter = count_shard(shard, config, on_bytes=on_bytes)
@@ -96,7 +139,9 @@ def process_shard(shard: ShardRef, out_url: str, config: CountConfig, on_bytes=N
               "finished": now(), "host": platform.node(), "pid": os.getpid(),
               "seconds": round(time.perf_counter() - t0, 3)}
     out.write_partial(name, tables, marker)
-    out.remove_partials_of(shard.key, keep=name)
+    out.remove_partials_of(shard.key, keep=name, names=stale)
+    if totals is not None:
+        totals.add(shard.url, marker, tables)
     return ShardResult(shard.key, shard.url, "counted", documents, n_rejects,
                        time.perf_counter() - t0)
 
@@ -116,11 +161,15 @@ class Executor:
     def prepare(self, config: CountConfig) -> None:
         """Called once before any shard is mapped (e.g. compile the kernels)."""
 
+    totals: RunningTotals | None = None  # tables of the shards this run counted in-process
+    stale: dict[str, list[str]] = {}  # shard key -> its partials listed at the start of the run
+
     def reduce_partials(self, out: OutputDir, shards: list[ShardRef], config: CountConfig):
         """Read and reduce the partials of ``shards``: ({table: Table}, {url: marker},
-        [(shard, reason) unreadable]). The default reads them in parallel threads, chunk by
-        chunk, keeping one running total per table; executors may do it elsewhere."""
-        return reduce_partials(out, shards, config)
+        [(shard, reason) unreadable]). The default starts from the running totals of the
+        shards counted in this process and reads the others' partials in parallel threads,
+        chunk by chunk, keeping one running total per table; executors may do it elsewhere."""
+        return reduce_partials(out, shards, config, self.totals)
 
     def run(self, inputs: list[str], out_url: str, config: CountConfig, force: bool = False,
             log=None) -> RunSummary:
@@ -135,7 +184,12 @@ class Executor:
         out = OutputDir(out_url)
         with out.lock():
             out.remove(MANIFEST)  # the directory no longer reads as a finished run
-            present = set() if force else out.list_partials()
+            listed = out.list_partials()
+            present = set() if force else listed
+            self.stale = {}
+            for name in listed:
+                self.stale.setdefault(OutputDir.partial_key(name), []).append(name)
+            self.totals = RunningTotals(config)
             todo = [s for s in shards if partial_name(s, config) not in present]
             done = [s for s in shards if s not in todo]
             log(f"{len(shards)} shards: {len(todo)} to count, {len(done)} already done")
@@ -192,14 +246,15 @@ def _read_partials(out: OutputDir, shards: list[ShardRef], config: CountConfig):
     return [(s, m, t) for s, m, t, e in got if e is None], [(s, e) for s, _, _, e in got if e]
 
 
-def reduce_partials(out: OutputDir, shards: list[ShardRef], config: CountConfig):
+def reduce_partials(out: OutputDir, shards: list[ShardRef], config: CountConfig,
+                    totals: RunningTotals | None = None):
     """The default reduction (see Executor.reduce_partials)."""
-    produced = TB.produced(config.lexicon.has_binary_gender, config.bootstrap, config.contexts)
-    running: dict[str, list[pa.Table]] = {t.name: [] for t in produced}
-    markers = {}
+    running, markers = (totals or RunningTotals(config)).snapshot()
+    on_disk = [s for s in shards if s.url not in markers]
+    markers = {s.url: markers[s.url] for s in shards if s.url in markers}
     bad = []
-    for i in range(0, len(shards), REDUCE_CHUNK):
-        chunk = shards[i:i + REDUCE_CHUNK]
+    for i in range(0, len(on_disk), REDUCE_CHUNK):
+        chunk = on_disk[i:i + REDUCE_CHUNK]
         good, broken = _read_partials(out, chunk, config)
         bad += broken
         for s, marker, tables in good:
@@ -244,7 +299,7 @@ def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs
     for name, table in final.items():
         size = out.write_table(table, TB.spec(name).file)
         table_info[name] = {"file": TB.spec(name).file, "rows": table.num_rows, "bytes": size}
-    out.write_json(config.lexicon.to_json(), LEXICON_FILE)
+    out.write_bytes(lexicon_file_bytes(config.lexicon), LEXICON_FILE)
 
     sh = final["shards"]
     totals = {
@@ -305,7 +360,7 @@ def build_manifest(config: CountConfig, inputs, shard_rows, totals, table_info, 
         "filters": [f.spec() for f in config.filters],
         "abbreviations": sorted(config.compiled.abbreviations),
         "fingerprint": config.fingerprint(),
-        "config": {k: v for k, v in config.to_dict().items() if k != "lexicon"},
+        "config": config.to_dict(lexicon=False),
         "tokenizer": {"words": "tokenizers Lowercase + Whitespace (engine/lexicon/unicode.py)",
                       "model_tokens": ({"path": config.tokenizer,
                                         "sha256": config.token_matcher.sha256,

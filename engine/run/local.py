@@ -62,7 +62,8 @@ class LocalExecutor(Executor):
         results: list[ShardResult] = []
         try:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
-                futs = [pool.submit(process_shard, s, out_url, config, bar) for s in shards]
+                futs = [pool.submit(process_shard, s, out_url, config, bar, self.totals,
+                                    self.stale.get(s.key, [])) for s in shards]
                 for f in as_completed(futs):
                     results.append(f.result())
         finally:

@@ -46,6 +46,12 @@ PARTIAL_META = b"tracebias.partial"
 TABLE_NAME = "table_name"
 
 
+def lexicon_file_bytes(lexicon) -> bytes:
+    """A run's lexicon.json: the lexicon's canonical text (its sha256 is the manifest's) and a
+    newline."""
+    return (lexicon.canonical_json + "\n").encode("utf-8")
+
+
 class OutputError(RuntimeError):
     """An output directory that cannot be used (locked, unreadable, inconsistent)."""
 
@@ -107,6 +113,9 @@ class OutputDir:
         self._atomic_write(rel, (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
                                  + "\n").encode())
 
+    def write_bytes(self, data: bytes, *rel: str) -> None:
+        self._atomic_write(rel, data)
+
     def read_json(self, *rel: str):
         with self.fs.open(self.path(*rel), "rb") as f:
             return json.loads(f.read())
@@ -142,7 +151,10 @@ class OutputDir:
         groups, index = {}, 0
         meta = {**marker}
         buf = io.BytesIO()
-        with pq.ParquetWriter(buf, PARTIAL_SCHEMA, compression="zstd") as w:
+        # lz4 without dictionaries or statistics: a third of zstd's write time for a file that
+        # is read back once, by the reduction (benchmarks: docs/benchmarks.md)
+        with pq.ParquetWriter(buf, PARTIAL_SCHEMA, compression="lz4", use_dictionary=False,
+                              write_statistics=False) as w:
             for tname, t in tables.items():
                 cols = []
                 for f in PARTIAL_SCHEMA:
@@ -177,9 +189,18 @@ class OutputDir:
                 out[tname] = t.select(spec.schema.names).cast(spec.schema)
         return marker, out
 
-    def remove_partials_of(self, shard_key: str, keep: str | None = None) -> None:
-        for name in self.list_partials():
-            if name.startswith(shard_key + ".") and name != keep:
+    @staticmethod
+    def partial_key(name: str) -> str:
+        """The shard key of a partial's file name (fingerprint and stamp hold no dots)."""
+        return name.rsplit(".", 3)[0]
+
+    def remove_partials_of(self, shard_key: str, keep: str | None = None,
+                           names: list[str] | None = None) -> None:
+        """Remove the shard's other partials (another configuration or an older copy of the
+        shard): ``names`` when the caller listed them already, else one listing."""
+        listed = self.list_partials() if names is None else names
+        for name in listed:
+            if self.partial_key(name) == shard_key and name != keep:
                 self.remove(PARTIALS, name)
 
     # ---- the lock ----------------------------------------------------------------------------

@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from engine.count import tables as TB
-from engine.count.config import DEFAULT_CONTEXTS, CountConfig
+from engine.count.config import DEFAULT_CONTEXTS, CountConfig, fingerprint_of
 from engine.run.output import PARTIAL_SCHEMA, TABLE_NAME
 
 SPLIT = "__split__"  # table_name of the per-split bookkeeping rows
@@ -92,26 +92,14 @@ def _task_config(spec: str, fingerprint: str, base_dir: str) -> CountConfig:
         resolved = dataclasses.replace(config, **changes)
         # the fingerprint knows the tokenizer by content and filters by their specification as
         # the driver wrote it: the driver's specification, the content this executor reads
-        object.__setattr__(resolved, "_fingerprint", _fingerprint_with(config.to_dict(), resolved))
+        object.__setattr__(resolved, "_fingerprint",
+                           fingerprint_of(config.to_dict(lexicon=False), resolved))
         config = resolved
     if config.fingerprint() != fingerprint:
         raise RuntimeError(f"this executor computes configuration fingerprint "
                            f"{config.fingerprint()}, the driver {fingerprint}: engine versions or "
                            f"shipped files differ between driver and executors")
     return config
-
-
-def _fingerprint_with(driver_dict: dict, resolved: CountConfig) -> str:
-    """The fingerprint of the driver's configuration, with the tokenizer's content hash as
-    this executor reads it (so a different file on the executor shows as a mismatch)."""
-    import hashlib
-    import json
-
-    d = dict(driver_dict)
-    del d["batch_bytes"]
-    d["lexicon"] = resolved.lexicon.sha256()
-    d["tokenizer"] = resolved.token_matcher.sha256 if resolved.tokenizer else None
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _local_file(path: str, base_dir: str) -> str:

@@ -44,11 +44,10 @@ from dataclasses import dataclass, field
 
 from engine.count import tables as TB
 from engine.count.config import CountConfig
+from engine.run.output import LEXICON_FILE, MANIFEST, lexicon_file_bytes
 
 CHECKPOINTS = "_checkpoints"
 FILES = "files.json"
-MANIFEST = "manifest.json"
-LEXICON_FILE = "lexicon.json"
 WHOLE_FILE_MAX = 1 << 30  # JSON Lines files up to this size are read whole (binaryFile)
 WHOLE_FILE_COPIES = 10  # binaryFile holds a file up to about this many times in executor memory
 _READ_FAILED = re.compile(r"(?:error while reading file|FAILED_READ_FILE[^ ]*\] .*? file) (\S+?)\.?(?:\s|$)")
@@ -621,7 +620,7 @@ def finalize(spark, hfs, files, waves, done, counted, config: CountConfig, input
                                                   if e["status"] == "unreadable")})
     manifest = build_manifest(config, inputs, shard_rows, totals, result["tables"], started,
                               runner)
-    hfs.write_json(config.lexicon.to_json(), LEXICON_FILE)
+    hfs.write_bytes(lexicon_file_bytes(config.lexicon), LEXICON_FILE)
     hfs.write_json(manifest, MANIFEST)
     return RunSummary(canonical_url(hfs.url), results, totals, manifest)
 
@@ -701,7 +700,7 @@ def write_result(result, out_url: str, inputs: list[str] | None = None) -> dict:
                   "default_parallelism": sc.defaultParallelism, "spark_version": sc.version}
         manifest = build_manifest(config, inputs or [], shard_rows, totals, written["tables"],
                                   started, runner)
-        hfs.write_json(config.lexicon.to_json(), LEXICON_FILE)
+        hfs.write_bytes(lexicon_file_bytes(config.lexicon), LEXICON_FILE)
         hfs.write_json(manifest, MANIFEST)
     return manifest
 

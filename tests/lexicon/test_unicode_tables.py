@@ -5,7 +5,10 @@ import importlib.util
 from pathlib import Path
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tokenizers import normalizers, pre_tokenizers
+from tokenizers.pre_tokenizers import Whitespace
 
 from engine.lexicon.unicode import PUNCT, SPACE, WORD, char_tables, lowercase, pretokenize
 
@@ -48,3 +51,12 @@ def test_pretokenize_matches_tokenizers():
         theirs = [t for t, _ in pre.pre_tokenize_str(norm.normalize_str(text))]
         assert ours == theirs
     assert lowercase("ΣΑΣ") == "σασ"  # per code point: no final-sigma rule, like tokenizers
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.characters(max_codepoint=127), max_size=12) | st.sampled_from(
+    ["Nurse", "X_y9", "African-American", "Mrs.", " a", "", "İ", "a b"]))
+def test_pretokenize_single_word_fast_path_equals_tokenizers(text):
+    """Lexicon forms that are one ASCII word skip the general loop: same tokens."""
+    theirs = Whitespace().pre_tokenize_str(normalizers.Lowercase().normalize_str(text))
+    assert [t for t, _ in pretokenize(text)] == [t for t, _ in theirs]

@@ -103,6 +103,26 @@ def test_byte_identical_whatever_workers_and_batches(tmp_path, lexicon):
     assert results[0] == results[1] == results[2]
 
 
+def test_in_memory_totals_equal_reading_every_partial(tmp_path, lexicon, monkeypatch):
+    """Shards counted in this process reach the reduction in memory, folded every
+    REDUCE_CHUNK shards; shards of earlier runs are read from their partials. Any mix gives
+    the bytes of a reduction that reads every partial from disk."""
+    import engine.run.base as base
+
+    src = make_corpus(tmp_path, shards=5)
+    cfg = CountConfig(lexicon, bootstrap=2)
+    out = tmp_path / "out"
+    monkeypatch.setattr(base, "REDUCE_CHUNK", 2)  # fold in memory and on disk, several times
+    run_local([str(src)], str(out), cfg, workers=2, progress=False)
+    in_memory = table_bytes(out)
+    for victim in partials(out)[::2]:  # three shards recounted in memory, two read from disk
+        victim.unlink()
+    run_local([str(src)], str(out), cfg, workers=2, progress=False)
+    assert table_bytes(out) == in_memory
+    again = run_local([str(src)], str(out), cfg, progress=False)  # every partial from disk
+    assert not again.counted and table_bytes(out) == in_memory
+
+
 def test_resume_recounts_only_missing_shards(tmp_path, lexicon):
     src = make_corpus(tmp_path)
     out = tmp_path / "out"

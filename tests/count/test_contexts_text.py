@@ -1,0 +1,71 @@
+"""The contexts table's text (left context, match, right context) built by numba equals the
+Arrow-compute construction it replaced, on random text with every UTF-8 width and newlines."""
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine.count.counting import _NEWLINE, _gather, _snippet_ranges
+
+ALPHABET = st.sampled_from(["a", "b", " ", "\n", ".", "é", "ß", "€", "中", "😀", "𝔘"])
+
+
+def _reference(doc_texts: list[str], mentions: list[tuple[int, int, int]], chars: int):
+    """What the contexts table held before: 4 * chars bytes each side cut at character
+    boundaries, then the last / first `chars` characters (pyarrow.compute), newlines marked."""
+    left, matched, right, starts, lengths = [], [], [], [], []
+    for d, a, b in mentions:
+        text = doc_texts[d]
+        raw = text.encode()
+        bs, be = len(text[:a].encode()), len(text[:b].encode())
+        lo = max(0, bs - 4 * chars)
+        while lo < bs and (raw[lo] & 0xC0) == 0x80:
+            lo += 1
+        hi = min(len(raw), be + 4 * chars)
+        while hi > be and hi < len(raw) and (raw[hi] & 0xC0) == 0x80:
+            hi -= 1
+        left.append(raw[lo:bs].decode())
+        right.append(raw[be:hi].decode())
+        matched.append(text[a:b])
+        starts.append(a)
+        lengths.append(b - a)
+    mark = " \u23ce "
+    left = pc.replace_substring(pc.utf8_slice_codeunits(pa.array(left, pa.string()),
+                                                        start=-chars), "\n", mark)
+    right = pc.replace_substring(pc.utf8_slice_codeunits(pa.array(right, pa.string()),
+                                                         start=0, stop=chars), "\n", mark)
+    return left.to_pylist(), matched, right.to_pylist(), starts, lengths
+
+
+def _strings(buf, off):
+    return pa.StringArray.from_buffers(len(off) - 1, pa.py_buffer(off), pa.py_buffer(buf))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(ALPHABET, min_size=1, max_size=60), min_size=1, max_size=4),
+       st.data(), st.integers(1, 12))
+def test_snippets_equal_the_arrow_construction(docs, data, chars):
+    mentions = []
+    for d, text in enumerate(docs):
+        for _ in range(data.draw(st.integers(0, 3))):
+            a = data.draw(st.integers(0, len(text) - 1))
+            b = data.draw(st.integers(a + 1, len(text)))
+            mentions.append((d, a, b))
+    if not mentions:
+        return
+    raw = [t.encode() for t in docs]
+    offsets = np.cumsum([0] + [len(r) for r in raw]).astype(np.int64)
+    buf = np.frombuffer(b"".join(raw), dtype=np.uint8)
+    d = np.array([m[0] for m in mentions], np.int64)
+    bs = np.array([offsets[m[0]] + len(docs[m[0]][:m[1]].encode()) for m in mentions], np.int64)
+    be = np.array([offsets[m[0]] + len(docs[m[0]][:m[2]].encode()) for m in mentions], np.int64)
+    ls, re_, cs, cl = _snippet_ranges(buf, offsets, d, bs, be, chars)
+    left, matched, right, starts, lengths = _reference(docs, mentions, chars)
+    assert _strings(*_gather(buf, ls, bs, _NEWLINE)).to_pylist() == left
+    assert _strings(*_gather(buf, bs, be, np.zeros(0, np.uint8))).to_pylist() == matched
+    assert _strings(*_gather(buf, be, re_, _NEWLINE)).to_pylist() == right
+    assert cs.tolist() == starts and cl.tolist() == lengths
+
