@@ -78,26 +78,28 @@ def _group_top(table, config, top: int) -> str:
     import pyarrow.compute as pc
 
     win = config.word_windows[0].label if config.word_windows else config.windows[0].label
-    only: dict[tuple[str, str, str], int] = {}
-    for r in table.filter(pc.equal(table["window_label"], win)).to_pylist():
-        k = (r["axis"], r["target"], r["group_name"])
-        only[k] = only.get(k, 0) + r["units_only"]
+    keys = ["axis", "target", "group_name"]
+    summed = table.filter(pc.equal(table["window_label"], win)).group_by(
+        keys, use_threads=False).aggregate([("units_only", "sum")])
+    by_axis: dict[str, dict[tuple[str, str], int]] = {}  # axis -> (target, group) -> units_only
+    for a, t, g, n in zip(*(summed[c].to_pylist() for c in [*keys, "units_only_sum"])):
+        by_axis.setdefault(a, {})[(t, g)] = n
     lines = [f"strongest group associations ({win} window): per axis, the groups most "
              f"over-represented in a target's units (share of its units with exactly one group "
              f"of the axis; targets with at least {MIN_SUPPORT} such units)"]
     for axis in config.lexicon.axes:
         if axis.is_binary_gender:
             continue
+        only = by_axis.get(axis.name, {})
         per_target: dict[str, int] = {}
         per_group: dict[str, int] = {}
-        for (a, t, g), n in only.items():
-            if a == axis.name:
-                per_target[t] = per_target.get(t, 0) + n
-                per_group[g] = per_group.get(g, 0) + n
+        for (t, g), n in only.items():
+            per_target[t] = per_target.get(t, 0) + n
+            per_group[g] = per_group.get(g, 0) + n
         total = sum(per_group.values())
         scored = []
-        for (a, t, g), n in only.items():
-            if a != axis.name or per_target[t] < MIN_SUPPORT or not total:
+        for (t, g), n in only.items():
+            if per_target[t] < MIN_SUPPORT or not total:
                 continue
             base = per_group[g] / total
             lo, _ = wilson(n, per_target[t])

@@ -576,7 +576,6 @@ def bottom_k(table: pa.Table, spec: TB.TableSpec, k: int) -> pa.Table:
     kept are gathered (gathering every string column of every partial row cost twice the sort)."""
     if table.num_rows == 0:
         return table.select(spec.schema.names).cast(spec.schema)
-    table = table.combine_chunks()
     order = list(spec.key) + ["doc_id", "shard", "row", "char_start"]
     idx = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in order]).to_numpy()
     same = np.ones(table.num_rows - 1, dtype=bool)
