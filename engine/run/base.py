@@ -2,8 +2,10 @@
 
 ``Executor.run`` lists the inputs (failing before any work on a bad path), takes the output
 directory's lock, finds the shards already done with one listing of ``partials/``, asks the
-concrete executor to ``map_shards`` the rest through ``process_shard``, and ``finalize``s:
-reads every partial (in parallel), reduces them table by table, removes final tables the
+concrete executor to ``map_shards`` the rest through ``process_shard`` (which writes each
+shard's partial and hands its tables to the run's ``RunningTotals`` in memory), and
+``finalize``s: reads the partials of shards earlier runs counted (in parallel), reduces
+everything table by table, removes final tables the
 configuration does not produce, and writes the manifest last. A partial that cannot be read is
 named, deleted and its shard recounted. ``LocalExecutor`` (engine.run.local) maps with a thread
 pool and knows nothing else. (The Spark job, engine.spark.job, reads and reduces with Spark
