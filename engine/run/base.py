@@ -152,6 +152,8 @@ class Executor:
     """Runs a count; subclasses implement ``map_shards`` (and may override ``describe``)."""
 
     kind = "base"
+    totals: RunningTotals | None = None  # tables of the shards this run counted in-process
+    stale: dict[str, list[str]] = {}  # shard key -> its partials listed at the start of the run
 
     def map_shards(self, shards: list[ShardRef], out_url: str, config: CountConfig,
                    total_bytes: int) -> list[ShardResult]:
@@ -162,9 +164,6 @@ class Executor:
 
     def prepare(self, config: CountConfig) -> None:
         """Called once before any shard is mapped (e.g. compile the kernels)."""
-
-    totals: RunningTotals | None = None  # tables of the shards this run counted in-process
-    stale: dict[str, list[str]] = {}  # shard key -> its partials listed at the start of the run
 
     def reduce_partials(self, out: OutputDir, shards: list[ShardRef], config: CountConfig):
         """Read and reduce the partials of ``shards``: ({table: Table}, {url: marker},
