@@ -79,17 +79,14 @@ def _ascii_word_chars() -> frozenset[str]:
                      and t.cls[b] == WORD)
 
 
-def _ascii_word_only(text: str) -> bool:
-    return _ascii_word_chars().issuperset(text)
-
-
 def pretokenize(text: str) -> list[tuple[str, bool]]:
     """Reference pretokenizer in plain Python: [(token, is_word), ...] of the lowercased text.
 
     Slow; used for lexicon terms and tests. Newlines are dropped like any whitespace; callers
     that need line structure split on "\\n" first.
     """
-    if text.isascii() and text and _ascii_word_only(text):  # one ASCII word: most forms
+    # one ASCII word (most lexicon forms): the general loop gives the same single token
+    if text.isascii() and text and _ascii_word_chars().issuperset(text):
         return [(text.lower(), True)]
     t = char_tables()
     cls = t.cls

@@ -86,7 +86,7 @@ class RunningTotals:
     counted. Thread-safe; holds at most REDUCE_CHUNK shards' tables besides the totals."""
 
     def __init__(self, config: CountConfig):
-        self.contexts = config.contexts
+        self.config = config
         produced = TB.produced(config.lexicon.has_binary_gender, config.bootstrap,
                                config.contexts)
         self.running: dict[str, list[pa.Table]] = {t.name: [] for t in produced}
@@ -102,19 +102,34 @@ class RunningTotals:
                     parts.append(tables[name])
             self._pending += 1
             if self._pending >= REDUCE_CHUNK:
-                self._fold(self.running)
-                self._pending = 0
+                self._fold()
 
-    def _fold(self, running: dict[str, list[pa.Table]]) -> None:
-        for name, parts in running.items():
-            if len(parts) > 1:
-                running[name] = [reduce_tables(name, parts, self.contexts)]
-
-    def snapshot(self) -> tuple[dict[str, list[pa.Table]], dict[str, dict]]:
-        """(running tables per name, markers by url): copies, so a retried reduction starts
-        from the same totals."""
+    def fold(self) -> None:
+        """Reduce the tables added since the last fold into the totals."""
         with self._lock:
-            return {n: list(p) for n, p in self.running.items()}, dict(self.markers)
+            self._fold()
+
+    def _fold(self) -> None:
+        for name, parts in self.running.items():
+            if len(parts) > 1:
+                self.running[name] = [reduce_tables(name, parts, self.config.contexts)]
+        self._pending = 0
+
+    def copy(self) -> "RunningTotals":
+        """An independent copy (the tables themselves are immutable): a retried reduction
+        starts again from the same totals."""
+        other = RunningTotals(self.config)
+        with self._lock:
+            other.running = {n: list(p) for n, p in self.running.items()}
+            other.markers = dict(self.markers)
+            other._pending = self._pending
+        return other
+
+    def final(self) -> dict[str, pa.Table]:
+        """Every table reduced (sorted; engine.count.counting.reduce_tables)."""
+        with self._lock:
+            return {name: reduce_tables(name, parts, self.config.contexts)
+                    for name, parts in self.running.items()}
 
 
 def process_shard(shard: ShardRef, out_url: str, config: CountConfig, on_bytes=None,
@@ -249,25 +264,19 @@ def _read_partials(out: OutputDir, shards: list[ShardRef], config: CountConfig):
 
 def reduce_partials(out: OutputDir, shards: list[ShardRef], config: CountConfig,
                     totals: RunningTotals | None = None):
-    """The default reduction (see Executor.reduce_partials)."""
-    running, markers = (totals or RunningTotals(config)).snapshot()
-    on_disk = [s for s in shards if s.url not in markers]
-    markers = {s.url: markers[s.url] for s in shards if s.url in markers}
+    """The default reduction (see Executor.reduce_partials): the run's totals, and the
+    partials read from disk folded into them as they come."""
+    acc = (totals or RunningTotals(config)).copy()
+    acc.fold()  # then each chunk read is folded as its last partial is added: one chunk in memory
+    on_disk = [s for s in shards if s.url not in acc.markers]
     bad = []
     for i in range(0, len(on_disk), REDUCE_CHUNK):
-        chunk = on_disk[i:i + REDUCE_CHUNK]
-        good, broken = _read_partials(out, chunk, config)
+        good, broken = _read_partials(out, on_disk[i:i + REDUCE_CHUNK], config)
         bad += broken
         for s, marker, tables in good:
-            markers[s.url] = marker
-            for name in running:
-                if name in tables:
-                    running[name].append(tables[name])
-        for name, parts in running.items():
-            if len(parts) > 1:
-                running[name] = [reduce_tables(name, parts, config.contexts)]
-    final = {name: reduce_tables(name, parts, config.contexts) for name, parts in running.items()}
-    return final, markers, bad
+            acc.add(s.url, marker, tables)
+    markers = {s.url: acc.markers[s.url] for s in shards if s.url in acc.markers}
+    return acc.final(), markers, bad
 
 
 def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs: list[str],

@@ -46,6 +46,12 @@ PARTIAL_META = b"tracebias.partial"
 TABLE_NAME = "table_name"
 
 
+def json_file_bytes(obj) -> bytes:
+    """A JSON file of an output directory (manifest, checkpoints): indented, sorted keys,
+    UTF-8, a final newline; for this layer and the Spark job's (engine.spark.hfs)."""
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+
 def lexicon_file_bytes(lexicon) -> bytes:
     """A run's lexicon.json: the lexicon's canonical text (its sha256 is the manifest's) and a
     newline."""
@@ -110,8 +116,7 @@ class OutputDir:
         return read_parquet(self.pafs, self.path(*rel))
 
     def write_json(self, obj, *rel: str) -> None:
-        self._atomic_write(rel, (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
-                                 + "\n").encode())
+        self._atomic_write(rel, json_file_bytes(obj))
 
     def write_bytes(self, data: bytes, *rel: str) -> None:
         self._atomic_write(rel, data)

@@ -55,22 +55,19 @@ class HadoopFS:
     def size(self, *parts: str) -> int:
         return int(self.fs.getFileStatus(self.path(*parts)).getLen())
 
-    def read_bytes(self, *parts: str) -> bytes:
+    def read_bytes(self, *parts: str, n: int | None = None) -> bytes:
+        """The file's bytes, or its first ``n`` (the file must hold at least ``n``)."""
         stream = self.fs.open(self.path(*parts))
+        IOUtils = self._jvm.org.apache.commons.io.IOUtils
         try:
-            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream))
+            return bytes(IOUtils.toByteArray(stream) if n is None
+                         else IOUtils.toByteArray(stream, n))
         finally:
             stream.close()
 
     def read_head(self, n: int, size: int, *parts: str) -> bytes:
         """The first ``n`` bytes of a file of ``size`` bytes (all of it when shorter)."""
-        path = self.path(*parts)
-        stream = self.fs.open(path)
-        try:
-            return bytes(self._jvm.org.apache.commons.io.IOUtils.toByteArray(stream,
-                                                                             min(n, size)))
-        finally:
-            stream.close()
+        return self.read_bytes(*parts, n=min(n, size))
 
     def read_json(self, *parts: str):
         return json.loads(self.read_bytes(*parts))
@@ -91,8 +88,9 @@ class HadoopFS:
             raise OSError(f"could not rename {tmp.toString()} to {final.toString()}")
 
     def write_json(self, obj, *parts: str) -> None:
-        self.write_bytes((json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False)
-                          + "\n").encode(), *parts)
+        from engine.run.output import json_file_bytes
+
+        self.write_bytes(json_file_bytes(obj), *parts)
 
     def move_single_file(self, src_dir: str, dest: str, suffix: str = ".parquet") -> int:
         """The one ``part-*`` file Spark wrote into ``src_dir`` becomes ``dest``; returns its size."""
