@@ -35,3 +35,40 @@ The folders are layers; a module imports only its own layer and lower ones
 """
 
 __version__ = "0.2.0"
+
+from hashlib import sha256 as _sha256  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+
+KERNEL_PACKAGES = ("corpus", "count")  # the packages whose modules hold numba kernels
+
+
+def _drop_stale_kernel_caches(root: _Path = _Path(__file__).parent,
+                              packages: tuple[str, ...] = KERNEL_PACKAGES) -> None:
+    """Keep numba's cached kernels only for the sources they were compiled from.
+
+    numba invalidates a cached function when its own source file changes, not when a kernel or
+    intrinsic it calls from another file does: after ``count/kernels.py`` changes, the cached
+    ``tagging`` kernels would still run the old scan (after ``git pull`` on an editable install,
+    say). So ``engine/__pycache__`` carries a digest of every source of the kernel packages;
+    when it differs, their numba cache files are removed and compiled again on first use.
+    About a millisecond per start; directories that cannot be written are left alone.
+    """
+    sources = sorted(p for pkg in packages for p in (root / pkg).glob("*.py"))
+    digest = _sha256(b"".join(p.name.encode() + p.read_bytes() for p in sources)).hexdigest()
+    stamp = root / "__pycache__" / "numba-sources.sha256"
+    try:
+        if stamp.read_text() == digest:
+            return
+    except OSError:
+        pass
+    try:
+        for pkg in packages:
+            for f in (root / pkg / "__pycache__").glob("*.nb[ic]"):
+                f.unlink(missing_ok=True)
+        stamp.parent.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:
+        pass
+
+
+_drop_stale_kernel_caches()

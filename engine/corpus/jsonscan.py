@@ -25,6 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from engine.corpus.unaligned import load8, store8
 
 BLANK, DOC, FALLBACK = 0, 1, 2
 
@@ -42,6 +45,34 @@ _PLAIN = np.zeros(256, np.bool_)
 _PLAIN[32:128] = True
 _PLAIN[_QUOTE] = False
 _PLAIN[_BSLASH] = False
+# the same test on 8 bytes at once (bytes < 128 only: no carry between bytes)
+_ONES = 0x0101010101010101
+_L7, _B80, _B60, _BQUOTE, _BBSLASH = (np.uint64(b * _ONES) for b in (0x7F, 0x80, 0x60, _QUOTE,
+                                                                       _BSLASH))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _not_plain8(x):
+    """Bit 7 of each of the 8 bytes of x that is not _PLAIN (non-ASCII, control, quote,
+    backslash); 0 when all 8 are."""
+    x7 = x & _L7
+    ctrl = ~(x7 + _B60)  # bit 7 clear when x7 >= 32
+    quote = ~((x7 ^ _BQUOTE) + _L7)  # bit 7 set when x7 == '"'
+    bslash = ~((x7 ^ _BBSLASH) + _L7)
+    return (x | ctrl | quote | bslash) & _B80
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _plain_run(buf, p):
+    """Position of the first byte at or after p that is not _PLAIN, 8 bytes at a time, or the
+    position where fewer than 8 bytes are left."""
+    n = buf.size
+    while p + 8 <= n:
+        stop = _not_plain8(load8(buf, p))
+        if stop != 0:
+            return p + (np.int64(trailing_zeros(stop)) >> 3)
+        p += 8
+    return p
 
 
 @njit(cache=True, nogil=True)
@@ -132,7 +163,18 @@ def _string_decode(buf, p, out, o):
     accepts, but a used field must not hold: the exact path rejects it).
     """
     escaped = 0
+    size = buf.size
     while True:
+        q = _plain_run(buf, p)  # plain bytes: found and copied 8 at a time
+        if q + 8 <= size:
+            # copy whole words; up to 7 bytes past the run are written and then overwritten
+            # (o <= p: the output never runs ahead of the input, so out has room)
+            j = 0
+            while j < q - p:
+                store8(out, o + j, load8(buf, p + j))
+                j += 8
+            o += q - p
+            p = q
         c = buf[p]
         if _PLAIN[c]:
             out[o] = c
@@ -202,6 +244,7 @@ def _string_skip(buf, p):
     """
     escaped = 0
     while True:
+        p = _plain_run(buf, p)
         c = buf[p]
         if _PLAIN[c]:
             p += 1

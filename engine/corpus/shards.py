@@ -458,19 +458,18 @@ def _read_jsonl(shard: ShardRef, raw, batch_bytes: int, gzip_backend) -> Iterato
     row_pos = [0]  # rows (non-blank lines) before the first pending line
     total = 0
     at_start = True  # the first chunk starts at the first byte of the file: a BOM is stripped
-    member_line = 1  # first line of the member being decoded
-    decoded_nl: int | None = None  # newlines decoded so far; kept once a 2nd member appears
+    parsed = 0  # decoded bytes handed to the parser so far (line_no is the line starting there)
+    member_at = 0  # decoded offset where the member being decoded starts
+    member_line: int | None = 1  # its first line; None until the parser reaches its start
 
     def on_member(offset: int) -> None:
-        nonlocal member_line, decoded_nl
-        if decoded_nl is None:
-            decoded_nl = line_no - 1 + sum(p.count(b"\n") for p in pieces)
-        member_line = decoded_nl + 1
+        nonlocal member_at, member_line
+        member_at, member_line = total, None
 
     def take_chunk(final: bool = False) -> np.ndarray:
         """The pending bytes up to their last newline (all of them if ``final``, with a newline
         added when missing), copied into one reusable buffer."""
-        nonlocal pieces, plen, nl_piece, nl_pos, at_start
+        nonlocal pieces, plen, nl_piece, nl_pos, at_start, parsed, member_line
         if final:
             parts, n = pieces, plen
             pieces, plen = [], 0
@@ -487,6 +486,9 @@ def _read_jsonl(shard: ShardRef, raw, batch_bytes: int, gzip_backend) -> Iterato
         for part in parts:
             buf[o:o + len(part)] = np.frombuffer(part, dtype=np.uint8)
             o += len(part)
+        if member_line is None and member_at < parsed + o:  # the member starts in this chunk
+            member_line = line_no + int(np.count_nonzero(buf[:member_at - parsed] == 10))
+        parsed += o
         if final and (o == 0 or buf[o - 1] != 10):
             buf[o] = 10
             o += 1
@@ -500,8 +502,6 @@ def _read_jsonl(shard: ShardRef, raw, batch_bytes: int, gzip_backend) -> Iterato
     try:
         for piece in decoded_pieces(raw, shard.compression, on_member, gzip_backend):
             total += len(piece)
-            if decoded_nl is not None:
-                decoded_nl += piece.count(b"\n")
             pieces.append(piece)
             plen += len(piece)
             k = piece.rfind(b"\n")
@@ -513,6 +513,8 @@ def _read_jsonl(shard: ShardRef, raw, batch_bytes: int, gzip_backend) -> Iterato
         if nl_piece >= 0:
             line_no += yield from _parse_chunk(take_chunk(), url, line_no, row_pos)
         partial = b"".join(pieces)
+        if member_line is None:  # it starts in the incomplete line left (no newline in it)
+            member_line = line_no
         yield _stream_reject(url, e, line_no, member_line, partial)
         return
     except OSError as e:

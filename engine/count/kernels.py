@@ -25,6 +25,9 @@ from collections import namedtuple
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
+
+from engine.corpus.unaligned import load8
 
 # ---- layouts and codes ---------------------------------------------------------------------
 # character classes (engine.lexicon.unicode)
@@ -68,11 +71,19 @@ Scratch = namedtuple("Scratch", [
     "cnt_gterm", "seen_gterm", "touched_gterm", "seen_label", "seen_target", "stamp",
     "lo", "hi", "first", "cnt_label", "touched_label"])
 
-# word hash: rotate-xor over the lowercased UTF-8 bytes (cheap, no multiply per byte), mixed
-# once per word to pick a slot; matches engine.lexicon.matcher.word_hash / slot_of
+# word hash over the lowercased UTF-8 bytes, 8 bytes at a time: the bytes split into
+# little-endian chunks of 8 (the last one partial, possibly empty, zero-padded), each chunk c
+# folded in as h = (h ^ c) * _HP; mixed once per word to pick a slot. ASCII words are found and
+# hashed a chunk at a time (SWAR: one 8-byte load classifies 8 bytes); other words byte by byte.
+# Matches engine.lexicon.matcher.word_hash / slot_of.
 _H0 = np.uint64(0x9E3779B97F4A7C15)
-_R1 = np.uint64(5)
-_R2 = np.uint64(59)
+_HP = np.uint64(0x9FB21C651E98DF25)
+_U0, _U2 = np.uint64(0), np.uint64(2)
+_ONES = 0x0101010101010101
+_L7, _B80, _B20, _B5F = (np.uint64(b * _ONES) for b in (0x7F, 0x80, 0x20, 0x5F))
+# byte-wise x >= lo is bit 7 of x + (128 - lo); x > hi is bit 7 of x + (127 - hi) (x < 128)
+_LO_A, _HI_Z, _LO_0, _HI_9, _LO_UA, _HI_UZ = (
+    np.uint64(b * _ONES) for b in (128 - 97, 127 - 122, 128 - 48, 127 - 57, 128 - 65, 127 - 90))
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
 _S29 = np.uint64(29)
 _SM1 = np.uint64(0x9E3779B97F4A7C15)
@@ -84,8 +95,15 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 
 def char_arrays(tables) -> CharArrays:
     """The kernels' view of engine.lexicon.unicode.CharTables (plus the ASCII fast-path table)."""
-    return CharArrays(tables.cls, tables.lower, tables.expansions,
-                      _ascii_class(tables.cls, tables.lower))
+    ascii_class = _ascii_class(tables.cls, tables.lower)
+    # the scan's 8-bytes-at-a-time path hard-codes the ASCII word characters and their
+    # lowercasing: it must agree with the tables byte for byte
+    for b in range(128):
+        word, low = _ascii_words8(np.uint64(b))
+        want = ascii_class[b] if ascii_class[b] > 0 else -1
+        if (word != 0) != (want > 0) or (want > 0 and int(low) != want):
+            raise AssertionError(f"Unicode tables and the ASCII word scan disagree on byte {b}")
+    return CharArrays(tables.cls, tables.lower, tables.expansions, ascii_class)
 
 
 def scratch(n_cols: int, n_axes: int, n_gterms: int, n_labels: int, n_targets: int) -> Scratch:
@@ -119,30 +137,77 @@ def _grow1(a, need):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _hstep(h, b):
-    return ((h << _R1) | (h >> _R2)) ^ np.uint64(b)
-
-
-@njit(cache=True, nogil=True, inline="always")
 def _slot(h, mask):
     return np.int64(((h ^ (h >> _S29)) * _MIX) >> _S29) & mask
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _hash_cp(h, c):
-    """Hash step over the UTF-8 bytes of code point c (no stores: keeps the scan loop fast)."""
+def _hbyte(h, acc, nb, b):
+    """Hash state (h, acc, nb) after one more byte: acc holds the nb < 8 bytes of the open chunk."""
+    acc |= np.uint64(b) << np.uint64(8 * nb)
+    nb += 1
+    if nb == 8:
+        return (h ^ acc) * _HP, _U0, 0
+    return h, acc, nb
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _hash_cp(h, acc, nb, c):
+    """Hash state after the UTF-8 bytes of code point c."""
     if c < 0x80:
-        return _hstep(h, c)
+        return _hbyte(h, acc, nb, c)
     if c < 0x800:
-        h = _hstep(h, 0xC0 | (c >> 6))
+        h, acc, nb = _hbyte(h, acc, nb, 0xC0 | (c >> 6))
     elif c < 0x10000:
-        h = _hstep(h, 0xE0 | (c >> 12))
-        h = _hstep(h, 0x80 | ((c >> 6) & 0x3F))
+        h, acc, nb = _hbyte(h, acc, nb, 0xE0 | (c >> 12))
+        h, acc, nb = _hbyte(h, acc, nb, 0x80 | ((c >> 6) & 0x3F))
     else:
-        h = _hstep(h, 0xF0 | (c >> 18))
-        h = _hstep(h, 0x80 | ((c >> 12) & 0x3F))
-        h = _hstep(h, 0x80 | ((c >> 6) & 0x3F))
-    return _hstep(h, 0x80 | (c & 0x3F))
+        h, acc, nb = _hbyte(h, acc, nb, 0xF0 | (c >> 18))
+        h, acc, nb = _hbyte(h, acc, nb, 0x80 | ((c >> 12) & 0x3F))
+        h, acc, nb = _hbyte(h, acc, nb, 0x80 | ((c >> 6) & 0x3F))
+    return _hbyte(h, acc, nb, 0x80 | (c & 0x3F))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _load8_upto(data, j, end):
+    """data[j:j + 8] as a little-endian uint64, bytes at or past ``end`` read as 0."""
+    if j + 8 <= end:
+        return load8(data, j)
+    x = _U0
+    for r in range(end - j):
+        x |= np.uint64(data[j + r]) << np.uint64(8 * r)
+    return x
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ascii_words8(x):
+    """(word, lowered) for 8 bytes: word has bit 7 of every byte that is an ASCII word
+    character ([0-9A-Za-z_]; char_arrays checks this against the Unicode tables), lowered is
+    x with A-Z lowercased. Byte-wise range tests on the low 7 bits (no carry between bytes)."""
+    x7 = x & _L7
+    y = x7 | _B20
+    letter = (y + _LO_A) & ~(y + _HI_Z)
+    digit = (x7 + _LO_0) & ~(x7 + _HI_9)
+    under = ~((x7 ^ _B5F) + _L7)
+    upper = (x7 + _LO_UA) & ~(x7 + _HI_UZ) & _B80
+    return (letter | digit | under) & ~x & _B80, x | (upper >> _U2)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _ascii_word_at(data, ws, end):
+    """Scan the ASCII word characters from ws, 8 bytes at a time: (we, h, acc, nb), we the
+    first byte past them (or end) and (h, acc, nb) the hash state of data[ws:we] lowercased."""
+    h = _H0
+    j = ws
+    while True:
+        word, low = _ascii_words8(_load8_upto(data, j, end))
+        stop = ~word & _B80
+        if stop == _U0:
+            h = (h ^ low) * _HP
+            j += 8
+            continue
+        nb = np.int64(trailing_zeros(stop)) >> 3
+        return j + nb, h, low & ((np.uint64(1) << np.uint64(8 * nb)) - np.uint64(1)), nb
 
 
 @njit(cache=True, nogil=True)
@@ -408,6 +473,12 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
     hyphen are recorded only right after another recorded token: elsewhere they cannot be
     part of a match, and common inner words would otherwise fill ``known``.
 
+    Two paths share the state: a word that starts with an ASCII word character takes the fast
+    path, which finds and hashes ASCII words 8 bytes at a time and stays on them while they are
+    separated by one space, or by one ASCII punctuation character and a space ("word, word",
+    "word. Word"); everything else (non-ASCII characters, lowercasing that expands, other
+    separators) goes code point by code point through the general path.
+
     Returns (number of known words, number of words). When the first number exceeds
     ``known.shape[0]`` the caller retries with a larger buffer (rows past the end are not
     written); keeping the buffer fixed here keeps this loop free of allocations.
@@ -415,7 +486,9 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
     mask = ht_id.shape[0] - 1
     n_known = 0
     state = 0  # 0 between tokens, 1 in a word, 2 in punctuation
-    h = _H0
+    h = _H0  # hash state of the current word: (h, acc, nb), see _hbyte
+    acc = _U0
+    nb = 0
     ws = start  # byte offset where the current word starts
     ci = start  # byte offset of the current code point
     p_term = False
@@ -425,7 +498,6 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
     ps = start  # byte offset where the current punctuation token starts
     prev_abbrev = False
     last_rec = -2  # token index of the last recorded token
-    word_ascii = True  # the current word is ASCII bytes only (the fast lookup applies)
     tok = 0
     wpos = 0
     sent = 0
@@ -467,67 +539,14 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
             break
         k = cls[c]
         if state == 1:
-            if k == _WORD:  # hot path: one more character of the current word
-                h = _hash_cp(h, c)
-                if pend_n > 0 or data[ci] >= 0x80:  # (the original byte: K -> k)
-                    word_ascii = False
-                if pend_i < pend_n or not word_ascii:
-                    continue  # only words of ASCII bytes take the fast path below
-                # fast path for the common cases: ASCII words separated by a single space, or
-                # by one ASCII punctuation character and a space ("word, word", "word. Word")
-                while True:
-                    while i < end:  # the rest of an ASCII run of word characters
-                        c2 = ascii_class[data[i]]
-                        if c2 <= 0:
-                            break
-                        h = _hstep(h, c2)
-                        i += 1
-                    if i + 1 >= end:
-                        break
-                    p = data[i]
-                    if p == _SPACE_BYTE:
-                        nxt = i + 1
-                        punct = 0
-                    elif ascii_class[p] == -1 and i + 2 < end and data[i + 1] == _SPACE_BYTE:
-                        nxt = i + 2
-                        punct = np.int64(p)
-                    else:
-                        break  # the general path handles whatever ends this word
-                    c2 = ascii_class[data[nxt]]
-                    if c2 <= 0:
-                        break
-                    # the word data[ws:i] ends here
-                    vid = ht_id[_slot(h, mask)]
-                    if vid >= 0:
-                        vid = _lookup_ascii(h, data, ws, i, ascii_class, ht_hash, ht_id,
-                                            vocab_bytes, vocab_off)
-                    prev_abbrev = False
-                    if vid >= 0:
-                        if root_child[vid] >= 0 or last_rec == tok - 1:
-                            n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, i)
-                            last_rec = tok
-                        prev_abbrev = is_abbrev[vid] != 0
-                    wpos += 1
-                    tok += 1
-                    if punct != 0:  # a one-character punctuation token
-                        if (punct == _DOT and not prev_abbrev) or punct == _BANG \
-                                or punct == _QUESTION:
-                            sent += 1
-                        elif punct == _HYPHEN_BYTE and hyphen_vid >= 0 and last_rec == tok - 1:
-                            n_known = _record(known, n_known, tok, hyphen_vid, wpos, sent, para,
-                                              i, i + 1)
-                            last_rec = tok
-                        prev_abbrev = False
-                        tok += 1
-                    ws = nxt
-                    h = _hstep(_H0, c2)
-                    word_ascii = True
-                    i = nxt + 1
+            if k == _WORD:  # one more character of a word the general path is on
+                h, acc, nb = _hash_cp(h, acc, nb, c)
                 continue
             # the word data[ws:ci] ends here
-            vid = ht_id[_slot(h, mask)]  # first probe inline: most words stop here
+            hw = (h ^ acc) * _HP
+            vid = ht_id[_slot(hw, mask)]  # first probe inline: most words stop here
             if vid >= 0:
-                vid = _lookup(h, data, ws, ci, lower, expansions, ht_hash, ht_id, vocab_bytes,
+                vid = _lookup(hw, data, ws, ci, lower, expansions, ht_hash, ht_id, vocab_bytes,
                               vocab_off, enc)
             prev_abbrev = False
             if vid >= 0:
@@ -558,8 +577,52 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
         if k == _WORD:
             state = 1
             ws = ci
-            h = _hash_cp(_H0, c)
-            word_ascii = c < 0x80 and data[ci] < 0x80
+            if pend_i < pend_n or data[ci] >= 0x80:  # not an ASCII byte: the general path
+                h, acc, nb = _hash_cp(_H0, _U0, 0, c)
+                continue
+            # fast path, from the word start ws (an ASCII word character)
+            while True:
+                i, h, acc, nb = _ascii_word_at(data, ws, end)
+                if i + 1 >= end:
+                    break
+                p = data[i]
+                if p == _SPACE_BYTE:
+                    nxt = i + 1
+                    punct = 0
+                elif ascii_class[p] == -1 and i + 2 < end and data[i + 1] == _SPACE_BYTE:
+                    nxt = i + 2
+                    punct = np.int64(p)
+                else:
+                    break  # the general path handles whatever ends this word
+                if ascii_class[data[nxt]] <= 0:
+                    break
+                # the word data[ws:i] ends here and another ASCII word starts at nxt
+                hw = (h ^ acc) * _HP
+                vid = ht_id[_slot(hw, mask)]
+                if vid >= 0:
+                    vid = _lookup_ascii(hw, data, ws, i, ascii_class, ht_hash, ht_id,
+                                        vocab_bytes, vocab_off)
+                prev_abbrev = False
+                if vid >= 0:
+                    if root_child[vid] >= 0 or last_rec == tok - 1:
+                        n_known = _record(known, n_known, tok, vid, wpos, sent, para, ws, i)
+                        last_rec = tok
+                    prev_abbrev = is_abbrev[vid] != 0
+                wpos += 1
+                tok += 1
+                if punct != 0:  # a one-character punctuation token
+                    if (punct == _DOT and not prev_abbrev) or punct == _BANG \
+                            or punct == _QUESTION:
+                        sent += 1
+                    elif punct == _HYPHEN_BYTE and hyphen_vid >= 0 and last_rec == tok - 1:
+                        n_known = _record(known, n_known, tok, hyphen_vid, wpos, sent, para,
+                                          i, i + 1)
+                        last_rec = tok
+                    prev_abbrev = False
+                    tok += 1
+                ws = nxt
+            # still in the word data[ws:i] (hash state h, acc, nb): the general path goes on
+            # from byte i
         elif k == _PUNCT:
             state = 2
             p_term = c == _DOT or c == _BANG or c == _QUESTION

@@ -50,10 +50,13 @@ MatchTables = namedtuple("MatchTables", [
 
 
 def word_hash(data: bytes) -> int:
-    """Rotate-xor hash of a word's lowercased UTF-8 bytes (same as engine.count.kernels)."""
+    """Hash of a word's lowercased UTF-8 bytes (same as engine.count.kernels): 8-byte
+    little-endian chunks, the last one partial (possibly empty) and zero-padded, each folded in
+    as h = (h ^ chunk) * P."""
     h = 0x9E3779B97F4A7C15
-    for b in data:
-        h = (((h << 5) | (h >> 59)) & _M64) ^ b
+    full = len(data) - len(data) % 8
+    for a in range(0, full + 1, 8):
+        h = ((h ^ int.from_bytes(data[a:a + 8], "little")) * 0x9FB21C651E98DF25) & _M64
     return h
 
 

@@ -139,6 +139,24 @@ def test_flipped_bit_is_reported_for_the_whole_gzip_member(tmp_path):
         assert f"lines 501-{r.end_line}" in r.reason
 
 
+@pytest.mark.parametrize("batch_bytes", [300, 100_000, 1 << 24])
+def test_damaged_member_line_wherever_its_start_was_parsed(tmp_path, batch_bytes):
+    """The first line of the damaged member is right whether its start began a parsed chunk
+    (small batches) or lay inside one (larger batches: earlier members still pending)."""
+    members, first = [], 1
+    for m, n in enumerate((7, 120, 20_000)):
+        lines = [doc(first + i, f"m{m} " + "x" * (60 + i % 37)) for i in range(n)]
+        members.append(gzip.compress(b"".join(x + b"\n" for x in lines)))
+        first += n
+    p = tmp_path / "three.jsonl.gz"
+    p.write_bytes(members[0] + members[1] + flip(bytearray(members[2]), len(members[2]) - 12))
+    for backend in ("isal", "zlib"):
+        docs, rejects = read(p, batch_bytes=batch_bytes, gzip_backend=backend)
+        (r,) = [r for r in rejects if r.offset >= 0]
+        assert r.line == 7 + 120 + 1 and r.offset == len(members[0]) + len(members[1])
+        assert [d[1] for d in docs[:127]] == [str(i) for i in range(1, 128)]
+
+
 def test_flipped_bit_in_the_crc_itself(tmp_path):
     data = gzip.compress(b"".join(doc(i, "c" * 200) + b"\n" for i in range(5000)))
     p = tmp_path / "crc.jsonl.gz"

@@ -75,7 +75,10 @@ def test_arbitrary_unicode_words_and_bytes(lexicons, text):
 
 # ---- random K-group lexicons --------------------------------------------------------------------
 WORDS = ["alpha", "beta", "gamma", "delta", "omega", "kappa", "sigma", "zeta", "Rho", "Tau",
-         "naïve", "Ärzt", "straße", "xi"]
+         "naïve", "Ärzt", "straße", "xi",
+         # around the scan's 8-byte chunks: 7, 8, 9, 15, 16 and 17 bytes
+         "Kappa_7", "Engineer", "engineers", "Mathematicians", "internationalist",
+         "Internationalists"]
 CASES = ["any", "any", "lower", "capitalised", "title"]
 
 
@@ -141,7 +144,8 @@ def kgroup_case(draw):
     return lexicon, docs
 
 
-KG_FILLER = WORDS + ["-", ".", "!", "the", "and", "Mr.", "—", "😀", "\u00a0", "İ", "x"]
+KG_FILLER = WORDS + ["-", ".", "!", "the", "and", "Mr.", "—", "😀", "\u00a0", "İ", "x",
+                     "Engineeré", "engineer_", "internationalis", "INTERNATIONALISTé", "ß"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
