@@ -291,10 +291,11 @@ def _same_word(data, ws, we, lower, expansions, vocab_bytes, a, b, enc):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _lookup_ascii(h, data, ws, we, ascii_class, ht_hash, ht_id, vocab_bytes, vocab_off):
-    """_lookup for a word of ASCII word characters only (the scan's fast path): the byte check
-    is a plain loop over ascii_class (the lowercased bytes), with no call in it, which keeps
-    this path several times faster than the general one."""
+def _lookup_ascii(h, acc, data, ws, we, ascii_class, ht_hash, ht_id, vocab_bytes, vocab_off):
+    """_lookup for a word of ASCII word characters only (the scan's fast path). A word under 8
+    bytes is all in ``acc`` (its lowercased bytes, from _ascii_word_at): one 8-byte compare
+    against the vocabulary word (``vocab_bytes`` has 8 bytes of padding at its end); longer
+    words are compared byte by byte through ascii_class (the lowercased bytes)."""
     mask = ht_id.shape[0] - 1
     slot = _slot(h, mask)
     n = we - ws
@@ -305,13 +306,18 @@ def _lookup_ascii(h, data, ws, we, ascii_class, ht_hash, ht_id, vocab_bytes, voc
         if ht_hash[slot] == h:
             a = vocab_off[vid]
             if vocab_off[vid + 1] - a == n:
-                same = True
-                for r in range(n):
-                    if ascii_class[data[ws + r]] != np.int64(vocab_bytes[a + r]):
-                        same = False
-                        break
-                if same:
-                    return vid
+                if n < 8:
+                    keep = (np.uint64(1) << np.uint64(8 * n)) - np.uint64(1)
+                    if load8(vocab_bytes, a) & keep == acc:
+                        return vid
+                else:
+                    same = True
+                    for r in range(n):
+                        if ascii_class[data[ws + r]] != np.int64(vocab_bytes[a + r]):
+                            same = False
+                            break
+                    if same:
+                        return vid
         slot = (slot + 1) & mask
 
 
@@ -600,7 +606,7 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
                 hw = (h ^ acc) * _HP
                 vid = ht_id[_slot(hw, mask)]
                 if vid >= 0:
-                    vid = _lookup_ascii(hw, data, ws, i, ascii_class, ht_hash, ht_id,
+                    vid = _lookup_ascii(hw, acc, data, ws, i, ascii_class, ht_hash, ht_id,
                                         vocab_bytes, vocab_off)
                 prev_abbrev = False
                 if vid >= 0:

@@ -207,7 +207,8 @@ def compile_lexicon(lexicon: Lexicon,
     encoded = [w.encode("utf-8") for w in vocab_list]
     vocab_off = np.zeros(len(encoded) + 1, dtype=np.int64)
     vocab_off[1:] = np.cumsum([len(e) for e in encoded])
-    vocab_bytes = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
+    # 8 bytes of padding: the scan compares a short word with one 8-byte load
+    vocab_bytes = np.frombuffer(b"".join(encoded) + bytes(8), dtype=np.uint8).copy()
     cap = 1 << max(4, (16 * len(encoded)).bit_length())  # sparse: most words miss at once
     ht_hash = np.zeros(cap, dtype=np.uint64)
     ht_id = np.full(cap, -1, dtype=np.int32)

@@ -64,3 +64,25 @@ def test_lengths_at_the_chunk_edges():
             data = np.frombuffer(word.encode() + b" x", dtype=np.uint8)
             we, h, acc, _ = K._ascii_word_at(data, 0, len(data))
             assert we == n and final(h, acc) == word_hash(word.lower().encode())
+
+
+def test_equal_hashes_are_confirmed_byte_for_byte():
+    """A 64-bit hash match is not a word match: the bytes decide (a hash table whose only entry
+    is "nurse", or "engineers", filed under the hash of the word looked up)."""
+    from engine.count.counting import kernel_chars
+
+    ascii_class = kernel_chars().ascii_class
+    for vocab, word in [("nurse", "nurse"), ("nurse", "nursf"), ("nurse", "Nurse"),
+                        ("engineers", "engineers"), ("engineers", "engineerz")]:
+        data = np.frombuffer(word.encode() + b" tail", dtype=np.uint8)
+        we, h, acc, _ = K._ascii_word_at(data, 0, len(data))
+        hw = np.uint64(final(h, acc))
+        ht_id = np.full(16, -1, np.int32)
+        ht_hash = np.zeros(16, np.uint64)
+        slot = K._slot(hw, 15)
+        ht_id[slot], ht_hash[slot] = 0, hw
+        vocab_bytes = np.frombuffer(vocab.encode() + bytes(8), dtype=np.uint8)
+        vocab_off = np.array([0, len(vocab)], np.int64)
+        got = K._lookup_ascii(hw, acc, data, 0, we, ascii_class, ht_hash, ht_id, vocab_bytes,
+                              vocab_off)
+        assert got == (0 if word.lower() == vocab else -1), (vocab, word)
