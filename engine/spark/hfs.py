@@ -55,6 +55,11 @@ class HadoopFS:
     def size(self, *parts: str) -> int:
         return int(self.fs.getFileStatus(self.path(*parts)).getLen())
 
+    def du(self, *parts: str) -> int:
+        """Bytes under a directory (one call: Hadoop's content summary); 0 when it is absent."""
+        p = self.path(*parts)
+        return int(self.fs.getContentSummary(p).getLength()) if self.fs.exists(p) else 0
+
     def read_bytes(self, *parts: str, n: int | None = None) -> bytes:
         """The file's bytes, or its first ``n`` (the file must hold at least ``n``)."""
         stream = self.fs.open(self.path(*parts))

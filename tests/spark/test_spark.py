@@ -412,3 +412,13 @@ def test_wikipedia_json_and_parquet(spark, wiki_dir, tmp_path):
     for name in ("cooccurrence", "term_cooccurrence", "group_cooccurrence", "representation"):
         assert got[name].equals(want[name])
     assert pa.compute.sum(got["shards"]["documents"]).as_py() == 6622
+
+
+def test_shuffle_partitions_follow_the_data_unless_set(spark):
+    from engine.spark.job import SHUFFLE, shuffle_partitions, shuffle_partitions_for
+
+    assert shuffle_partitions_for(2, 0) == 2
+    assert shuffle_partitions_for(8, 100 << 20) == 8
+    assert shuffle_partitions_for(8, 10 << 30) == 80  # 128 MiB of partial rows per partition
+    assert shuffle_partitions(spark, 10 << 30) is None  # the session sets it: left alone
+    assert spark.conf.get(SHUFFLE) == "4"
