@@ -602,7 +602,9 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
                     break  # the general path handles whatever ends this word
                 if ascii_class[data[nxt]] <= 0:
                     break
-                # the word data[ws:i] ends here and another ASCII word starts at nxt
+                # the word data[ws:i] ends here and another ASCII word starts at nxt (the same
+                # steps as the general path's word end, written out: as a shared inline function
+                # returning the updated state this loop ran 3x slower, 2026-11-26)
                 hw = (h ^ acc) * _HP
                 vid = ht_id[_slot(hw, mask)]
                 if vid >= 0:
