@@ -185,13 +185,11 @@ def submit_command(job_args: list[str], master: str, conf: dict[str, str],
 def default_conf(archive: Path | None, master: str = "") -> dict[str, str]:
     """Executors run the packed environment's Python (or, without an archive, this one: right
     for local[*] and a cluster on this machine); the driver runs this Python. In local mode the
-    driver is the executor too: 2 GB of heap (whole shards pass through it), and the JVM's
-    quick compiler only (``-XX:TieredStopAtLevel=1``): the counting runs in Python, and a cold
-    JVM's optimising compiler otherwise competes with it for the cores (a 2-shard run on 2
-    cores: 22.7 s -> 17.1 s, 2026-11-26). Cluster drivers keep their site's JVM options."""
-    local = {"spark.driver.memory": "2g",
-             "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1"} \
-        if master.startswith("local") else {}
+    driver is the executor too: 2 GB of heap (whole shards pass through it). (Tried and left
+    out, 2026-11-26: the JVM's quick compiler only, ``-XX:TieredStopAtLevel=1``, took a 2-shard
+    run from 22.7 s to 17.1 s, but its smaller code cache filled during a 1,000-shard run and
+    the JVM stopped with "Out of space in CodeCache".)"""
+    local = {"spark.driver.memory": "2g"} if master.startswith("local") else {}
     return {**local,
         "spark.pyspark.python": EXECUTOR_PYTHON if archive is not None else sys.executable,
         "spark.pyspark.driver.python": sys.executable,
