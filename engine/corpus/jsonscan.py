@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from engine.corpus.unaligned import load8, store8
+from engine.corpus.unaligned import HIGH, LOW7, bytes_equal, load8, spread, store8
 
 BLANK, DOC, FALLBACK = 0, 1, 2
 
@@ -45,21 +45,17 @@ _PLAIN = np.zeros(256, np.bool_)
 _PLAIN[32:128] = True
 _PLAIN[_QUOTE] = False
 _PLAIN[_BSLASH] = False
-# the same test on 8 bytes at once (bytes < 128 only: no carry between bytes)
-_ONES = 0x0101010101010101
-_L7, _B80, _B60, _BQUOTE, _BBSLASH = (np.uint64(b * _ONES) for b in (0x7F, 0x80, 0x60, _QUOTE,
-                                                                       _BSLASH))
+# the same test on 8 bytes at once
+_B60, _BQUOTE, _BBSLASH = spread(0x60), spread(_QUOTE), spread(_BSLASH)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _not_plain8(x):
     """Bit 7 of each of the 8 bytes of x that is not _PLAIN (non-ASCII, control, quote,
     backslash); 0 when all 8 are."""
-    x7 = x & _L7
+    x7 = x & LOW7
     ctrl = ~(x7 + _B60)  # bit 7 clear when x7 >= 32
-    quote = ~((x7 ^ _BQUOTE) + _L7)  # bit 7 set when x7 == '"'
-    bslash = ~((x7 ^ _BBSLASH) + _L7)
-    return (x | ctrl | quote | bslash) & _B80
+    return (x | ctrl | bytes_equal(x7, _BQUOTE) | bytes_equal(x7, _BBSLASH)) & HIGH
 
 
 @njit(cache=True, nogil=True, inline="always")

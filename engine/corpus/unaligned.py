@@ -1,15 +1,32 @@
-"""Unaligned 8-byte loads and stores for numba kernels: one machine word of a byte array at any
-offset, little-endian (the byte at the offset is the low byte), so that a kernel can test or copy
-8 bytes at a time (the JSON scanner's string copy, the tokenizer's ASCII word scan). The caller
-checks that the 8 bytes lie inside the array."""
+"""8 bytes at a time in numba kernels (the JSON scanner's string copy, the tokenizer's ASCII word
+scan): unaligned 8-byte loads and stores -- one machine word of a byte array at any offset,
+little-endian (the byte at the offset is the low byte; the caller checks that the 8 bytes lie
+inside the array) -- and byte-wise tests on such a word."""
 from __future__ import annotations
 
 import sys
 
+import numpy as np
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
+
+
+def spread(b: int) -> np.uint64:
+    """The byte value b in each of the 8 bytes of a word."""
+    return np.uint64(b * 0x0101010101010101)
+
+
+LOW7, HIGH = spread(0x7F), spread(0x80)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def bytes_equal(x7, b8):
+    """Bit 7 set in each byte of x7 equal to the byte of b8 (``spread(b)``); x7 holds bytes below
+    128 (``x & LOW7``), so the addition carries into no other byte. Bits other than bit 7 are
+    noise: the caller masks with HIGH."""
+    return ~((x7 ^ b8) + LOW7)
 
 
 def _byte_pointer(context, builder, aryty, ary_value, idx):

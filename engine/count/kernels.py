@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
-from engine.corpus.unaligned import load8
+from engine.corpus.unaligned import HIGH, LOW7, bytes_equal, load8, spread
 
 # ---- layouts and codes ---------------------------------------------------------------------
 # character classes (engine.lexicon.unicode)
@@ -79,11 +79,10 @@ Scratch = namedtuple("Scratch", [
 _H0 = np.uint64(0x9E3779B97F4A7C15)
 _HP = np.uint64(0x9FB21C651E98DF25)
 _U0, _U2 = np.uint64(0), np.uint64(2)
-_ONES = 0x0101010101010101
-_L7, _B80, _B20, _B5F = (np.uint64(b * _ONES) for b in (0x7F, 0x80, 0x20, 0x5F))
+_B20, _B5F = spread(0x20), spread(0x5F)
 # byte-wise x >= lo is bit 7 of x + (128 - lo); x > hi is bit 7 of x + (127 - hi) (x < 128)
 _LO_A, _HI_Z, _LO_0, _HI_9, _LO_UA, _HI_UZ = (
-    np.uint64(b * _ONES) for b in (128 - 97, 127 - 122, 128 - 48, 127 - 57, 128 - 65, 127 - 90))
+    spread(b) for b in (128 - 97, 127 - 122, 128 - 48, 127 - 57, 128 - 65, 127 - 90))
 _MIX = np.uint64(0xBF58476D1CE4E5B9)
 _S29 = np.uint64(29)
 _SM1 = np.uint64(0x9E3779B97F4A7C15)
@@ -184,13 +183,12 @@ def _ascii_words8(x):
     """(word, lowered) for 8 bytes: word has bit 7 of every byte that is an ASCII word
     character ([0-9A-Za-z_]; char_arrays checks this against the Unicode tables), lowered is
     x with A-Z lowercased. Byte-wise range tests on the low 7 bits (no carry between bytes)."""
-    x7 = x & _L7
+    x7 = x & LOW7
     y = x7 | _B20
     letter = (y + _LO_A) & ~(y + _HI_Z)
     digit = (x7 + _LO_0) & ~(x7 + _HI_9)
-    under = ~((x7 ^ _B5F) + _L7)
-    upper = (x7 + _LO_UA) & ~(x7 + _HI_UZ) & _B80
-    return (letter | digit | under) & ~x & _B80, x | (upper >> _U2)
+    upper = (x7 + _LO_UA) & ~(x7 + _HI_UZ) & HIGH
+    return (letter | digit | bytes_equal(x7, _B5F)) & ~x & HIGH, x | (upper >> _U2)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -201,7 +199,7 @@ def _ascii_word_at(data, ws, end):
     j = ws
     while True:
         word, low = _ascii_words8(_load8_upto(data, j, end))
-        stop = ~word & _B80
+        stop = ~word & HIGH
         if stop == _U0:
             h = (h ^ low) * _HP
             j += 8
