@@ -54,7 +54,7 @@ def table_bytes(out: Path) -> dict[str, bytes]:
 
 
 def partials(out: Path) -> list[Path]:
-    return sorted((out / "partials").glob("*.parquet"))
+    return sorted((out / "partials").glob("*.arrow"))
 
 
 @pytest.fixture(scope="module")
