@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -26,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     args = build_parser().parse_args(argv)
+    # argv None: `tracebias` is a process of its own and exits after this command, so what
+    # is alive now (the modules imported) is never garbage: the collector skips it for good
+    # (it walked them at every full collection and at exit). Commands may freeze again later.
+    args.own_process = argv is None
+    if args.own_process:
+        gc.freeze()
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:

@@ -38,7 +38,8 @@ def cmd_count(args: argparse.Namespace) -> int:
     log = (lambda m: print(m, file=sys.stderr, flush=True)) if not args.quiet else None
     try:
         summary = run_local(args.inputs, args.out, config, workers=args.workers, force=args.force,
-                            progress=not args.quiet, log=log)
+                            progress=not args.quiet, log=log,
+                            freeze_gc=getattr(args, "own_process", False))
     except (InputError, OutputError, ValueError) as e:
         _die(str(e))
     if args.quiet:

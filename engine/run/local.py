@@ -6,6 +6,7 @@ cores without copying the lexicon tables into other processes. Everything else a
 """
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -46,16 +47,24 @@ class _Progress:
 class LocalExecutor(Executor):
     kind = "local"
 
-    def __init__(self, workers: int | None = None, progress: bool = True, log=None):
+    def __init__(self, workers: int | None = None, progress: bool = True, log=None,
+                 freeze_gc: bool = False):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.progress = progress
         self.log = log
+        self.freeze_gc = freeze_gc
 
     def describe(self) -> dict:
         return {"kind": self.kind, "workers": self.workers}
 
     def prepare(self, config: CountConfig) -> None:
         warm_up(config, self.log if self.progress else None)
+        if self.freeze_gc:
+            # Everything alive now (numba's type system, loaded kernels, ~1,000 modules) lives
+            # as long as the process: the collector need not walk it again, during the run or
+            # at exit (0.3 s of a 1 s run, 2026-11-26). Only for a process that runs one count
+            # and exits: cyclic garbage alive now is never collected.
+            gc.freeze()
 
     def map_shards(self, shards, out_url, config, total_bytes):
         bar = _Progress(total_bytes, self.progress, "reading shards (bytes on disk)")
@@ -72,10 +81,12 @@ class LocalExecutor(Executor):
 
 
 def run_local(inputs: list[str], out_url: str, config: CountConfig, workers: int | None = None,
-              force: bool = False, progress: bool = True, log=None) -> RunSummary:
-    """Count ``inputs`` into ``out_url`` on this machine (see LocalExecutor)."""
-    summary = LocalExecutor(workers, progress, log).run(inputs, out_url, config, force=force,
-                                                         log=log)
+              force: bool = False, progress: bool = True, log=None,
+              freeze_gc: bool = False) -> RunSummary:
+    """Count ``inputs`` into ``out_url`` on this machine (see LocalExecutor; ``freeze_gc``: for
+    a process that exits after the count, like the CLI)."""
+    summary = LocalExecutor(workers, progress, log, freeze_gc).run(inputs, out_url, config,
+                                                                   force=force, log=log)
     return summary
 
 
