@@ -1,7 +1,7 @@
 """`make bench`: reading floors and `tracebias count` end to end, as a user runs it; writes
 docs/benchmarks.md.
 
-What a user waits for is the CLI: start-up, listing, reading, counting, Parquet partials,
+What a user waits for is the CLI: start-up, listing, reading, counting, partial files,
 markers, the reduction. So every end-to-end row is the `tracebias count` command in a
 subprocess, pinned with `taskset`, timed wall-clock, and set against its floor measured on the
 same files in the same round (interleaved: floor, inflate-only and CLI back to back, round after
@@ -397,7 +397,7 @@ def render(now, reading, rows, times, boot, rss, secondary, failures, corp, args
         "",
         "## `tracebias count` end to end",
         "",
-        f"The CLI in a fresh process (start-up, listing, reading, counting, Parquet partials, "
+        f"The CLI in a fresh process (start-up, listing, reading, counting, partial files, "
         f"markers, reduction, manifest), lexicon `{LEXICON}`, windows sentence and 10, "
         f"`--workers 1` pinned to one core with `taskset -c 0`; {args.rounds} interleaved rounds "
         "(ISA-L or zstd inflate alone, the gzip/zstd + `pyarrow.json` floor and the CLI back to "

@@ -23,6 +23,7 @@ The folders are layers; a module imports only its own layer and lower ones
   engine.run          executors
     base                listing, done-markers, process_shard, finalize, manifest, lock
     local               the thread-pool executor; output (directory layout); contexts
+    process             settings for a process that only counts (the CLI, Spark's workers)
   engine.spark        Spark
     dataframe           cooccurrence(df, ...): mapInArrow over the counter, Spark reduction
     job                 the spark-submit job: Spark reads, per-file checkpoints, manifest last

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import gc
 import os
 import sys
@@ -25,25 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def keep_freed_memory() -> bool:
-    """For a process that exits after one command: glibc's malloc keeps the memory it frees
-    instead of handing it back to the OS. By default blocks above a moving threshold (128 KiB
-    at first) come from mmap and go back at free, and free space at the heap's top is given
-    back once it passes twice that threshold; a count frees each batch's decoded pieces (256 KiB
-    each) together, then the OS faults the same pages back in, zeroed: 190,000 page faults and
-    6% of a 4-shard run on one core (2026-11-26). Blocks up to 32 MiB from the heap and 256 MiB
-    of free top kept: 40,000 faults, peak RSS +30 MB. False where there is no glibc mallopt."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    return bool(mallopt(m_mmap_threshold, 32 << 20) and mallopt(m_trim_threshold, 256 << 20))
-
-
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    if argv is None:
+    if argv is None:  # a process of its own (engine/run/process.py)
+        from engine.run.process import keep_freed_memory
+
         keep_freed_memory()
     args = build_parser().parse_args(argv)
     # argv None: `tracebias` is a process of its own and exits after this command, so what

@@ -45,6 +45,7 @@ import pyarrow.compute as pc
 from engine.count import tables as TB
 from engine.count.config import DEFAULT_CONTEXTS, CountConfig, fingerprint_of
 from engine.run.output import PARTIAL_SCHEMA, TABLE_NAME
+from engine.run.process import keep_freed_memory
 
 SPLIT = "__split__"  # table_name of the per-split bookkeeping rows
 PRIORITY_FLIP = 1 << 63  # uint64 priority -> order-preserving signed int64 (Spark has no uint64)
@@ -80,7 +81,9 @@ def spark_partial_schema():
 @lru_cache(maxsize=4)
 def _task_config(spec: str, fingerprint: str, base_dir: str) -> CountConfig:
     """The driver's CountConfig, rebuilt once per Python worker; files it names (tokenizer,
-    attribute folders) resolved where this executor can read them; the fingerprint checked."""
+    attribute folders) resolved where this executor can read them; the fingerprint checked.
+    A Python worker counts and nothing else: it keeps the memory it frees (engine.run.process)."""
+    keep_freed_memory()
     config = CountConfig.from_json(spec)
     changes = {}
     if config.tokenizer:
