@@ -313,6 +313,11 @@ class ShardCounter:
         found = pa.concat_tables(self._ctx_chunks) if self._ctx_chunks else None
         if found is None or alive.num_rows == 0:
             return (found or alive).slice(0, 0) if found is not None else alive
+        if found.num_rows == alive.num_rows:
+            # each kept entry's text was extracted once, in the batch that put it in, so found
+            # holds every kept entry; as many rows means none was replaced since (the common
+            # case of a shard that is one batch)
+            return found
         # priorities are 63-bit hashes: select by priority, and check the keys match exactly
         hit = found.filter(pa.array(np.isin(found["priority"].to_numpy(),
                                             alive["priority"].to_numpy())))
@@ -487,7 +492,7 @@ class ShardCounter:
             "axis": _strings(axes, col + 1), "group_name": _strings(groups, col + 1),
             "priority": t["priority"].cast(pa.uint64()),
             "doc_id": t["doc_id"], "source": t["source"],
-            "shard": pa.array([self.shard] * t.num_rows, pa.string()),
+            "shard": pa.repeat(pa.scalar(self.shard, pa.string()), t.num_rows),
             "row": t["row"], "char_start": t["char_start"], "char_end": t["char_end"],
             "left_context": t["left_context"], "matched": t["matched"],
             "right_context": t["right_context"]}
