@@ -39,7 +39,7 @@ def cmd_count(args: argparse.Namespace) -> int:
     try:
         summary = run_local(args.inputs, args.out, config, workers=args.workers, force=args.force,
                             progress=not args.quiet, log=log,
-                            freeze_gc=getattr(args, "own_process", False))
+                            own_process=getattr(args, "own_process", False))
     except (InputError, OutputError, ValueError) as e:
         _die(str(e))
     if args.quiet:

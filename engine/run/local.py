@@ -17,6 +17,7 @@ import pyarrow as pa
 from engine.count.config import CountConfig
 from engine.run.base import (Executor, RunSummary, ShardResult, finalize, format_summary, now,
                              process_shard)
+from engine.run.process import pyarrow_skips_pandas
 
 __all__ = ["LocalExecutor", "RunSummary", "ShardResult", "finalize", "format_summary", "now",
            "process_shard", "run_local", "warm_up"]
@@ -48,23 +49,26 @@ class LocalExecutor(Executor):
     kind = "local"
 
     def __init__(self, workers: int | None = None, progress: bool = True, log=None,
-                 freeze_gc: bool = False):
+                 own_process: bool = False):
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.progress = progress
         self.log = log
-        self.freeze_gc = freeze_gc
+        self.own_process = own_process  # this process exits after the count (the CLI)
 
     def describe(self) -> dict:
         return {"kind": self.kind, "workers": self.workers}
 
     def prepare(self, config: CountConfig) -> None:
-        warm_up(config, self.log if self.progress else None)
-        if self.freeze_gc:
-            # Everything alive now (numba's type system, loaded kernels, ~1,000 modules) lives
-            # as long as the process: the collector need not walk it again, during the run or
-            # at exit (0.3 s of a 1 s run, 2026-11-26). Only for a process that runs one count
-            # and exits: cyclic garbage alive now is never collected.
-            gc.freeze()
+        if not self.own_process:
+            warm_up(config, self.log if self.progress else None)
+            return
+        with pyarrow_skips_pandas():  # engine/run/process.py
+            warm_up(config, self.log if self.progress else None)
+        # Everything alive now (numba's type system, loaded kernels, ~1,000 modules) lives as
+        # long as the process: the collector need not walk it again, during the run or at exit
+        # (0.3 s of a 1 s run, 2026-11-26). Only for a process that runs one count and exits:
+        # cyclic garbage alive now is never collected.
+        gc.freeze()
 
     def map_shards(self, shards, out_url, config, total_bytes):
         bar = _Progress(total_bytes, self.progress, "reading shards (bytes on disk)")
@@ -82,11 +86,12 @@ class LocalExecutor(Executor):
 
 def run_local(inputs: list[str], out_url: str, config: CountConfig, workers: int | None = None,
               force: bool = False, progress: bool = True, log=None,
-              freeze_gc: bool = False) -> RunSummary:
-    """Count ``inputs`` into ``out_url`` on this machine (see LocalExecutor; ``freeze_gc``: for
-    a process that exits after the count, like the CLI)."""
-    summary = LocalExecutor(workers, progress, log, freeze_gc).run(inputs, out_url, config,
-                                                                   force=force, log=log)
+              own_process: bool = False) -> RunSummary:
+    """Count ``inputs`` into ``out_url`` on this machine (see LocalExecutor; ``own_process``:
+    this process exits after the count, like the CLI, so it may be tuned for it:
+    engine/run/process.py)."""
+    summary = LocalExecutor(workers, progress, log, own_process).run(inputs, out_url, config,
+                                                                     force=force, log=log)
     return summary
 
 
