@@ -18,26 +18,26 @@ def test_glibc_takes_the_settings():
     assert keep_freed_memory() is True  # idempotent
 
 
-def test_the_cli_process_sets_them_and_freezes_the_collector(tmp_path):
+def _python(code: str) -> str:
+    """stdout of ``code`` run by this interpreter in a fresh process."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout
+
+
+_PROBE = ("import gc, sys\n"
+          "from engine.cli import main\n"
+          "import engine.run.process as P\n"
+          "{call}\n"
+          "print('frozen', gc.get_freeze_count() > 1000, 'kept', P._KEPT)\n")
+
+
+def test_the_cli_process_sets_them_and_freezes_the_collector():
     """`tracebias` as a process of its own: malloc settings applied, collector frozen after
     the imports; called in-process (argv given) it leaves the caller's interpreter alone."""
-    code = ("import gc, sys\n"
-            "from engine.cli import main\n"
-            "import engine.run.process as P\n"
-            "sys.argv = ['tracebias', 'lexicon', 'list']\n"
-            "main()\n"
-            "print('frozen', gc.get_freeze_count() > 1000, 'kept', P._KEPT is not None)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip().endswith("frozen True kept True")
-    code_in = ("import gc\n"
-               "from engine.cli import main\n"
-               "import engine.run.process as P\n"
-               "main(['lexicon', 'list'])\n"
-               "print('frozen', gc.get_freeze_count(), 'kept', P._KEPT)\n")
-    out = subprocess.run([sys.executable, "-c", code_in], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.strip().endswith("frozen 0 kept None")
+    own = _python(_PROBE.format(call="sys.argv = ['tracebias', 'lexicon', 'list']; main()"))
+    assert own.strip().endswith(f"frozen True kept {platform.libc_ver()[0] == 'glibc'}")
+    called = _python(_PROBE.format(call="main(['lexicon', 'list'])"))
+    assert called.strip().endswith("frozen False kept None")
 
 
 def test_a_count_process_never_imports_pandas(tmp_path):
@@ -58,8 +58,7 @@ def test_a_count_process_never_imports_pandas(tmp_path):
             "print('pandas imported', 'pandas' in sys.modules)\n"
             "import pandas, pyarrow as pa\n"
             "print('to_pandas', pa.table({'a': [1, 2]}).to_pandas()['a'].sum())\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
+    out = _python(code)
     assert "pandas imported False" in out
     assert "to_pandas 3" in out
     assert (tmp_path / "out" / "manifest.json").exists()
