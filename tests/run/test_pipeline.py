@@ -10,7 +10,6 @@ import random
 import resource
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -265,20 +264,35 @@ def test_lock(tmp_path, lexicon):
     assert (out / "manifest.json").exists() and not (out / LOCK).exists()
 
 
-def test_two_concurrent_runs_one_fails_at_once(tmp_path):
-    src = make_corpus(tmp_path, shards=6, docs=1500, bad=False)
+_HOLD_LOCK = """import sys
+from engine.run.output import OutputDir
+with OutputDir(sys.argv[1]).lock("count"):
+    print("locked", flush=True)
+    sys.stdin.read()  # until the test closes stdin
+"""
+
+
+def test_a_second_run_fails_at_once_while_another_writes(tmp_path):
+    """A run holds the directory (another live process, as a run's lock would): a second
+    `tracebias count` into it fails at once, with one line and exit code 2, before any work;
+    once the first is done, the next run goes ahead. (The holder is a process of its own, not
+    a real count: a real count of a test corpus can finish before the second one starts.)"""
+    src = make_corpus(tmp_path, shards=2, docs=100, bad=False)
     out = tmp_path / "out"
-    cmds = [CLI + ["count", str(src), "--out", str(out), "--window", w, "--quiet",
-                   "--workers", "1"] for w in ("sentence", "paragraph")]
-    first = subprocess.Popen(cmds[0], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    while not (out / LOCK).exists() and first.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    second = subprocess.run(cmds[1], capture_output=True, text=True)
-    first.communicate(timeout=300)
-    assert first.returncode == 0
+    holder = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(out)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        cmd = CLI + ["count", str(src), "--out", str(out), "--quiet"]
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
     assert second.returncode == 2
     assert "another run is writing into" in second.stderr and "Traceback" not in second.stderr
+    assert not (out / "partials").exists() and not (out / "manifest.json").exists()
+    third = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert third.returncode == 0 and (out / "manifest.json").exists()
 
 
 def test_missing_input_fails_before_work(tmp_path, lexicon):
