@@ -26,17 +26,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    if argv is None:  # a process of its own (engine/run/process.py)
+    # argv None: `tracebias` is a process of its own and exits after this command, so it may
+    # be tuned for that (engine/run/process.py; commands get ``args.own_process``)
+    own_process = argv is None
+    if own_process:
         from engine.run.process import keep_freed_memory
 
         keep_freed_memory()
     args = build_parser().parse_args(argv)
-    # argv None: `tracebias` is a process of its own and exits after this command, so what
-    # is alive now (the modules imported) is never garbage: the collector skips it for good
-    # (it walked them at every full collection and at exit). Commands may freeze again later.
-    args.own_process = argv is None
-    if args.own_process:
-        gc.freeze()
+    args.own_process = own_process
+    if own_process:  # the modules imported so far are never garbage: the collector skips
+        gc.freeze()  # them for good (it walked them at every full collection and at exit)
     try:
         return args.func(args) or 0
     except KeyboardInterrupt:

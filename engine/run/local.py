@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import nullcontext
 
 import pyarrow as pa
 
@@ -59,16 +60,14 @@ class LocalExecutor(Executor):
         return {"kind": self.kind, "workers": self.workers}
 
     def prepare(self, config: CountConfig) -> None:
-        if not self.own_process:
-            warm_up(config, self.log if self.progress else None)
-            return
-        with pyarrow_skips_pandas():  # engine/run/process.py
-            warm_up(config, self.log if self.progress else None)
-        # Everything alive now (numba's type system, loaded kernels, ~1,000 modules) lives as
-        # long as the process: the collector need not walk it again, during the run or at exit
-        # (0.3 s of a 1 s run, 2026-11-26). Only for a process that runs one count and exits:
-        # cyclic garbage alive now is never collected.
-        gc.freeze()
+        with pyarrow_skips_pandas() if self.own_process else nullcontext():
+            warm_up(config, self.log if self.progress else None)  # engine/run/process.py
+        if self.own_process:
+            # Everything alive now (numba's type system, loaded kernels, ~1,000 modules) lives
+            # as long as the process: the collector need not walk it again, during the run or
+            # at exit (0.3 s of a 1 s run, 2026-11-26). Only for a process that runs one count
+            # and exits: cyclic garbage alive now is never collected.
+            gc.freeze()
 
     def map_shards(self, shards, out_url, config, total_bytes):
         bar = _Progress(total_bytes, self.progress, "reading shards (bytes on disk)")

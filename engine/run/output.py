@@ -10,9 +10,9 @@ An output directory (any fsspec URL) holds::
                            one file per counted shard holding all its tables (one Arrow IPC
                            stream each, then a JSON footer); its name is the done-marker:
                            the shard key, the configuration's fingerprint and the shard's
-                           identity stamp (size, modification time, version). One listing of partials/ tells which
-                           shards are done; a shard that changed, or a count with another
-                           configuration, looks for another name.
+                           identity stamp (size, modification time, version). One listing of
+                           partials/ tells which shards are done; a shard that changed, or a
+                           count with another configuration, looks for another name.
     .tracebias.lock        held while a run writes into the directory
 
 Every file is written to a temporary name and renamed into place, so a crash never leaves a
@@ -44,7 +44,6 @@ PARTIALS = "partials"
 PARTIAL_SUFFIX = ".arrow"
 PARTIAL_MAGIC = b"TBPART1\n"  # the last 8 bytes of a partial file
 _PARTIAL_LZ4_BYTES = 1 << 16  # tables at least this large are written lz4-compressed
-TABLE_NAME = "table_name"
 
 
 def json_file_bytes(obj) -> bytes:
@@ -61,19 +60,6 @@ def lexicon_file_bytes(lexicon) -> bytes:
 
 class OutputError(RuntimeError):
     """An output directory that cannot be used (locked, unreadable, inconsistent)."""
-
-
-def _union_schema() -> pa.Schema:
-    fields: dict[str, pa.Field] = {TABLE_NAME: pa.field(TABLE_NAME, pa.string())}
-    for t in TB.TABLES:
-        for f in t.schema:
-            if f.name in fields and fields[f.name].type != f.type:
-                raise TypeError(f"column {f.name} has two types across tables")
-            fields.setdefault(f.name, f.with_nullable(True))
-    return pa.schema(list(fields.values()))
-
-
-PARTIAL_SCHEMA = _union_schema()
 
 
 def partial_file_bytes(tables: dict[str, pa.Table], marker: dict) -> bytes:

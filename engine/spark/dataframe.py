@@ -44,15 +44,30 @@ import pyarrow.compute as pc
 
 from engine.count import tables as TB
 from engine.count.config import DEFAULT_CONTEXTS, CountConfig, fingerprint_of
-from engine.run.output import PARTIAL_SCHEMA, TABLE_NAME
 from engine.run.process import keep_freed_memory
 
+TABLE_NAME = "table_name"  # the column that tells which table a partial row belongs to
 SPLIT = "__split__"  # table_name of the per-split bookkeeping rows
 PRIORITY_FLIP = 1 << 63  # uint64 priority -> order-preserving signed int64 (Spark has no uint64)
 # bookkeeping columns besides the tables' own: the split of a row, and per-split totals
 EXTRA_FIELDS = [pa.field("file", pa.string()), pa.field("block", pa.int64()), pa.field("split_rows", pa.int64()),
                 pa.field("split_lines", pa.int64()), pa.field("filtered_out", pa.int64()),
                 pa.field("fatal", pa.string()), pa.field("fingerprint", pa.string())]
+
+
+def _union_schema() -> pa.Schema:
+    """Every table's columns in one column set, after TABLE_NAME (a column shared by tables
+    has one type)."""
+    fields: dict[str, pa.Field] = {TABLE_NAME: pa.field(TABLE_NAME, pa.string())}
+    for t in TB.TABLES:
+        for f in t.schema:
+            if f.name in fields and fields[f.name].type != f.type:
+                raise TypeError(f"column {f.name} has two types across tables")
+            fields.setdefault(f.name, f.with_nullable(True))
+    return pa.schema(list(fields.values()))
+
+
+PARTIAL_SCHEMA = _union_schema()
 
 
 def _arrow_partial_schema() -> pa.Schema:
