@@ -31,9 +31,34 @@ from engine.count.bootstrap import POISSON_CDF
 from engine.count.config import SEMANTICS_VERSION, CountConfig
 from engine.lexicon.unicode import char_tables
 
+_PAIR_GATES_MAX = 1 << 22  # (target, column) contexts gates kept as a dense array up to this
 SNIPPET_CHARS = 80  # characters of context kept on each side of a sampled mention
 _NO_BYTES = np.zeros(0, dtype=np.uint8)
 _NEWLINE = np.frombuffer(" \u23ce ".encode(), dtype=np.uint8)  # a newline in a context
+
+
+@njit(cache=True, nogil=True)
+def _matching_rows(a_kind, a_key, a_prio, f_kind, f_key, f_prio):
+    """Rows of the extracted contexts (f_*) whose (kind, key, priority) a kept reservoir entry
+    (a_*) has, each repeated once per such entry, in extraction order: the inner join of the
+    two on those three columns (kept entries are few, extracted rows a few times more)."""
+    order = np.argsort(a_prio, kind="mergesort")
+    ap = a_prio[order]
+    out = np.empty(f_prio.shape[0], np.int64)
+    n = 0
+    for i in range(f_prio.shape[0]):
+        j = np.searchsorted(ap, f_prio[i])
+        while j < ap.shape[0] and ap[j] == f_prio[i]:
+            x = order[j]
+            if a_kind[x] == f_kind[i] and a_key[x] == f_key[i]:
+                if n == out.shape[0]:  # kept entries with the same triple: repeated rows
+                    grown = np.empty(2 * n + 1, np.int64)
+                    grown[:n] = out
+                    out = grown
+                out[n] = i
+                n += 1
+            j += 1
+    return out[:n]
 
 
 @njit(cache=True, nogil=True)
@@ -192,8 +217,12 @@ class ShardCounter:
         self.m_repr = K.new_map(256, 2)
         self.K = cfg.contexts
         self.m_ctx = K.new_map(64 if self.K else 2, K.CTX_PRIO + 5 * self.K)
-        self.ctx_gate = np.full(max(1, c.n_targets + c.n_columns), np.iinfo(np.int64).max,
-                                dtype=np.int64)
+        # contexts gates (kernels._offer_contexts): targets, group columns, then one per
+        # (target, column) pair while that stays small (a 6,778 x 67 lexicon: 3.6 MB)
+        n_gates = c.n_targets + c.n_columns
+        if self.K and c.n_targets * c.n_columns <= _PAIR_GATES_MAX:
+            n_gates += c.n_targets * c.n_columns
+        self.ctx_gate = np.full(max(1, n_gates), np.iinfo(np.int64).max, dtype=np.int64)
         self.doc_stats = np.zeros((0, 3), dtype=np.int64)
         self.S = K.scratch(T.n_cols, T.n_axes, T.n_gterms, T.n_labels, T.n_targets)
         windows = cfg.windows
@@ -318,13 +347,10 @@ class ShardCounter:
             # holds every kept entry; as many rows means none was replaced since (the common
             # case of a shard that is one batch)
             return found
-        # priorities are 63-bit hashes: select by priority, and check the keys match exactly
-        hit = found.filter(pa.array(np.isin(found["priority"].to_numpy(),
-                                            alive["priority"].to_numpy())))
-        if hit.num_rows == alive.num_rows:
-            return hit
-        return alive.join(found, ["kind", "key", "priority"], join_type="inner",
-                          use_threads=False)
+        col = lambda t, name: t[name].to_numpy()  # noqa: E731
+        rows = _matching_rows(col(alive, "kind"), col(alive, "key"), col(alive, "priority"),
+                              col(found, "kind"), col(found, "key"), col(found, "priority"))
+        return found.take(pa.array(rows))
 
     # ---- results as Arrow tables -----------------------------------------------------------
     def _names(self):

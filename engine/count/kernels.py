@@ -986,11 +986,18 @@ def _offer(ck, cv, cu, kind, key, prio, batch_no, d, bs, be, K):
 
 
 @njit(cache=True, nogil=True)
-def count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, positional_only):
+def count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, positional_only, dist, m_ctx, gate,
+                doc_key, d, start, K, ctx_w, batch_no):
     """Every unit of every window of W for one document's mentions (word or token positions):
     per unit (source s, window, target t) the groups present per axis go to the accumulators
     (value layouts: UNIT_*, AXIS_*, GROUP_*, TERM_*). S.lo/hi/first must hold n_om entries
-    (ensure_scratch)."""
+    (ensure_scratch); ``dist`` is the document's _doc_distinct.
+
+    With ``ctx_w >= 0`` each unit of window W[ctx_w] is also offered, once per group column in
+    it, to the target x group contexts reservoirs (m_ctx, K per key, document key ``doc_key``),
+    here where its groups are collected anyway. ``gate`` holds, past the target and column
+    gates, one gate per (target, column) pair when the counter allocated them (see
+    _offer_contexts). Returns (maps, m_ctx)."""
     m_unit, m_axis, m_group, m_term = maps
     ent_start = T.path_ent_start
     ent_case = T.ent_case
@@ -1019,7 +1026,7 @@ def count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, positional_only):
     # make room once per document for every key its units can add: per window, one unit key
     # per distinct target, times the distinct axes, columns and gender terms of the document
     n_win = w_kind.shape[0]
-    n_t, n_c, n_a, n_g = _doc_distinct(om, n_om, gm, n_gm, T, S)
+    n_t, n_c, n_a, n_g = dist
     m_unit = _room(m_unit, n_win * n_t)
     m_axis = _room(m_axis, n_win * n_t * n_a)
     m_group = _room(m_group, n_win * n_t * n_c)
@@ -1028,6 +1035,12 @@ def count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, positional_only):
     ak, av, au = m_axis
     gk, gv, gu = m_group
     tk, tv, tu = m_term
+    if ctx_w >= 0:
+        m_ctx = _room(m_ctx, n_t * n_c)
+    ck, cv, cu = m_ctx
+    n_targets = T.n_targets
+    pair_gate = n_targets + T.n_cols  # first pair gate, when gate has them
+    gated = gate.shape[0] > pair_gate
     for wi in range(n_win):
         kind = w_kind[wi]
         if positional_only and kind != WK_POSITIONAL:
@@ -1072,7 +1085,21 @@ def count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, positional_only):
                 j = _find_or_insert(tk, tu, s, base | g)
                 tv[j, TERM_COUNT] += cnt_gterm[g]
                 tv[j, TERM_UNITS] += 1
-    return ((uk, uv, uu), (ak, av, au), (gk, gv, gu), (tk, tv, tu))
+            if wi == ctx_w:
+                off = om[q, O_BS] - start
+                for i in range(n_tc):
+                    c = touched_col[i]
+                    key = (np.int64(t) << SHIFT_TARGET) | c
+                    prio = context_priority(doc_key, off, CTX_PAIR, key)
+                    if gated:
+                        x = pair_gate + t * T.n_cols + c
+                        if prio < gate[x]:
+                            gate[x] = _offer(ck, cv, cu, CTX_PAIR, key, prio, batch_no, d,
+                                             om[q, O_BS], om[q, O_BE], K)
+                    else:
+                        _offer(ck, cv, cu, CTX_PAIR, key, prio, batch_no, d, om[q, O_BS],
+                               om[q, O_BE], K)
+    return ((uk, uv, uu), (ak, av, au), (gk, gv, gu), (tk, tv, tu)), (ck, cv, cu)
 
 
 @njit(cache=True, nogil=True)
@@ -1089,11 +1116,11 @@ def ensure_scratch(S, n):
 
 
 @njit(cache=True, nogil=True)
-def _add_representation(m_repr, s, gm, n_gm, T, S):
+def _add_representation(m_repr, s, gm, n_gm, T, S, dist):
     """Documents and mentions of every label, group column and axis in one document: the
-    document's groups as one window (_collect), its labels counted here, then one map update
-    per distinct label, column and axis."""
-    n_tc, n_ta, _ = collect_groups(0, n_gm, gm, T, S)
+    document's groups as one window (collected in S by _doc_distinct, ``dist``), its labels
+    counted here, then one map update per distinct label, column and axis."""
+    _, n_tc, n_ta, _ = dist
     seen_label = S.seen_label
     cnt_label = S.cnt_label
     touched_label = S.touched_label
@@ -1144,18 +1171,17 @@ def _add_representation(m_repr, s, gm, n_gm, T, S):
 
 
 @njit(cache=True, nogil=True)
-def _offer_contexts(m_ctx, gate, doc_key, d, start, om, n_om, gm, n_gm, T, S, W, ctx_w, K,
-                    batch_no):
-    """Offer every target mention, group mention and (ctx_w window) target x group unit of one
-    document to the contexts reservoirs. ``gate[t]`` (targets) and ``gate[n_targets + c]``
-    (group columns) hold the largest priority their full reservoir keeps (int64 max while not
-    full), so most offers are turned away by one comparison, without a map lookup."""
+def _offer_contexts(m_ctx, gate, doc_key, d, start, om, n_om, gm, n_gm, T, dist, K, batch_no):
+    """Offer every target mention and group mention of one document to the contexts reservoirs
+    (target x group units are offered by count_units). ``gate[t]`` (targets) and
+    ``gate[n_targets + c]`` (group columns), then ``gate[n_targets + n_cols + t * n_cols + c]``
+    (pairs, when allocated) hold the largest priority their full reservoir keeps (int64 max
+    while not full), so most offers are turned away by one comparison, without a map lookup."""
     ent_start = T.path_ent_start
     ent_case = T.ent_case
     ent_col = T.ent_col
-    n_t, n_c, _, _ = _doc_distinct(om, n_om, gm, n_gm, T, S)
-    pairs = n_t * n_c if ctx_w >= 0 else 0
-    m_ctx = _room(m_ctx, n_t + n_c + pairs)
+    n_t, n_c, _, _ = dist
+    m_ctx = _room(m_ctx, n_t + n_c)
     ck, cv, cu = m_ctx
     n_targets = T.n_targets
     for q in range(n_om):
@@ -1174,21 +1200,6 @@ def _offer_contexts(m_ctx, gate, doc_key, d, start, om, n_om, gm, n_gm, T, S, W,
                 if prio < gate[n_targets + c]:
                     gate[n_targets + c] = _offer(ck, cv, cu, CTX_GROUP, c, prio, batch_no, d,
                                                  gm[q, G_BS], gm[q, G_BE], K)
-    if pairs:
-        window_ranges(W.kind[ctx_w], W.k[ctx_w], om, n_om, gm, n_gm, S)
-        lo = S.lo
-        hi = S.hi
-        first = S.first
-        touched = S.touched_col
-        for q in range(n_om):
-            if first[q] == 0 or lo[q] == hi[q]:
-                continue
-            n_tc, _, _ = collect_groups(lo[q], hi[q], gm, T, S)
-            t = om[q, O_TARGET]
-            for i in range(n_tc):
-                key = (np.int64(t) << SHIFT_TARGET) | touched[i]
-                prio = context_priority(doc_key, om[q, O_BS] - start, CTX_PAIR, key)
-                _offer(ck, cv, cu, CTX_PAIR, key, prio, batch_no, d, om[q, O_BS], om[q, O_BE], K)
     return (ck, cv, cu)
 
 
@@ -1218,23 +1229,31 @@ def count_batch(data, offsets, doc_src, id_data, id_offsets, C, T, W, maps, m_re
         doc_stats[s, 0] += 1
         doc_stats[s, 1] += end - start
         doc_stats[s, 2] += n_words
+        if n_om == 0 and n_gm == 0:
+            continue
+        # the document's distinct targets and groups, once: the map room of every step below,
+        # and its groups stay collected in S for _add_representation
+        dist = _doc_distinct(om, n_om, gm, n_gm, T, S)
         if n_gm > 0:
-            m_repr = _add_representation(m_repr, s, gm, n_gm, T, S)
-        if n_om == 0 and (K == 0 or n_gm == 0):
+            m_repr = _add_representation(m_repr, s, gm, n_gm, T, S, dist)
+        if n_om == 0 and K == 0:
             continue
         S = ensure_scratch(S, n_om)
+        doc_key = _U0
         if K > 0:
             if id_offsets[d + 1] > id_offsets[d]:
                 doc_key = fnv1a(id_data, id_offsets[d], id_offsets[d + 1])
             else:
                 doc_key = fnv1a(data, start, end) ^ _SM2
             m_ctx = _offer_contexts(m_ctx, ctx_gate, doc_key, d, start, om, n_om, gm, n_gm, T,
-                                    S, W, ctx_w, K, batch_no)
+                                    dist, K, batch_no)
         if n_om == 0:
             continue
         if n_boot > 0:
             poisson_weights(id_data, id_offsets[d], id_offsets[d + 1], poisson_cdf, wts)
-        maps = count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, False)
+        maps, m_ctx = count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, False, dist, m_ctx,
+                                  ctx_gate, doc_key, d, start, K, ctx_w if K > 0 else -1,
+                                  batch_no)
     return maps, m_repr, m_ctx, S
 
 

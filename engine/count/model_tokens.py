@@ -180,7 +180,8 @@ def token_mentions(ids, a, b, edge_start, edge_tok, edge_child, node_path, node_
 
 @njit(cache=True, nogil=True)
 def count_token_batch(ids, offsets, doc_src, edge_start, edge_tok, edge_child, node_path,
-                      node_bits, T, W, maps, S, id_data, id_offsets, poisson_cdf, n_boot):
+                      node_bits, T, W, maps, S, id_data, id_offsets, poisson_cdf, n_boot, m_ctx,
+                      ctx_gate):
     """±k model-token windows (W) for every document ids[offsets[d]:offsets[d+1]]."""
     gm = np.zeros((256, K.GM_COLS), dtype=np.int64)
     om = np.zeros((256, K.OM_COLS), dtype=np.int64)
@@ -193,7 +194,9 @@ def count_token_batch(ids, offsets, doc_src, edge_start, edge_tok, edge_child, n
         S = K.ensure_scratch(S, n_om)
         if n_boot > 0:
             K.poisson_weights(id_data, id_offsets[d], id_offsets[d + 1], poisson_cdf, wts)
-        maps = K.count_units(maps, doc_src[d], om, n_om, gm, n_gm, T, W, S, wts, True)
+        dist = K._doc_distinct(om, n_om, gm, n_gm, T, S)
+        maps, m_ctx = K.count_units(maps, doc_src[d], om, n_om, gm, n_gm, T, W, S, wts, True,
+                                    dist, m_ctx, ctx_gate, K._U0, d, 0, 0, -1, 0)
     return maps, S
 
 
@@ -206,4 +209,5 @@ def count_token_windows(counter, text, doc_src, id_data, id_offsets):
     return count_token_batch(ids, offsets, doc_src, tm.edge_start, tm.edge_tok, tm.edge_child,
                              tm.node_path, tm.node_bits, counter.config.compiled.tables,
                              counter.TW, counter.maps, counter.S, id_data, id_offsets,
-                             POISSON_CDF, counter.config.bootstrap)
+                             POISSON_CDF, counter.config.bootstrap, counter.m_ctx,
+                             counter.ctx_gate)

@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.count.counting import _NEWLINE, _gather, _snippet_ranges
+from engine.count.counting import _NEWLINE, _gather, _matching_rows, _snippet_ranges
 
 ALPHABET = st.sampled_from(["a", "b", " ", "\n", ".", "é", "ß", "€", "中", "😀", "𝔘"])
 
@@ -69,3 +69,26 @@ def test_snippets_equal_the_arrow_construction(docs, data, chars):
     assert _strings(*_gather(buf, be, re_, _NEWLINE)).to_pylist() == right
     assert cs.tolist() == starts and cl.tolist() == lengths
 
+
+
+_triples = st.lists(st.tuples(st.integers(0, 2), st.integers(0, 3), st.integers(0, 5)),
+                    max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_triples, _triples)
+def test_matching_rows_is_the_inner_join(alive, found):
+    """Kept reservoir entries x extracted rows on (kind, key, priority), duplicates included
+    (a corpus with repeated documents ties priorities): the same rows as Arrow's inner join."""
+    def table(rows, extra=False):
+        cols = {n: np.array([r[i] for r in rows], np.int64).reshape(-1)
+                for i, n in enumerate(("kind", "key", "priority"))}
+        if extra:
+            cols["row"] = np.arange(len(rows), dtype=np.int64)
+        return pa.table(cols)
+    a, f = table(alive), table(found, extra=True)
+    got = _matching_rows(*(a[n].to_numpy() for n in ("kind", "key", "priority")),
+                         *(f[n].to_numpy() for n in ("kind", "key", "priority")))
+    want = a.join(f, ["kind", "key", "priority"], join_type="inner", use_threads=False)
+    assert sorted(got.tolist()) == sorted(want["row"].to_pylist())
+    assert got.tolist() == sorted(got.tolist())  # in extraction order
