@@ -18,6 +18,7 @@ from functools import cached_property
 
 from engine.corpus.shards import DEFAULT_BATCH_BYTES
 from engine.count.windows import DEFAULT_WINDOWS, Window, normalize_windows
+from engine.lexicon.cache import cached
 from engine.lexicon import Lexicon, lexicon_from_dict, resolve_lexicon
 from engine.lexicon.matcher import DEFAULT_ABBREVIATIONS, CompiledLexicon, compile_lexicon
 
@@ -65,7 +66,11 @@ class CountConfig:
     # ---- derived, cached -------------------------------------------------------------------
     @cached_property
     def compiled(self) -> CompiledLexicon:
-        return compile_lexicon(self.lexicon, self.abbreviations)
+        """The lexicon's match tables (from the disk cache for a large lexicon used before:
+        engine.lexicon.cache)."""
+        key = json.dumps([self.lexicon.canonical_json, list(self.abbreviations)],
+                         ensure_ascii=False).encode("utf-8")
+        return cached("compiled", key, lambda: compile_lexicon(self.lexicon, self.abbreviations))
 
     @cached_property
     def token_matcher(self):

@@ -25,6 +25,7 @@ from numba import njit
 
 from engine import __version__
 from engine.corpus.shards import DocBatch, Reject, ShardRef, read_shard
+from engine.corpus.unaligned import HIGH, LOW7, load8, spread, store8
 from engine.count import kernels as K
 from engine.count import tables as TB
 from engine.count.bootstrap import POISSON_CDF
@@ -34,6 +35,9 @@ from engine.lexicon.unicode import char_tables
 _PAIR_GATES_MAX = 1 << 22  # (target, column) contexts gates kept as a dense array up to this
 SNIPPET_CHARS = 80  # characters of context kept on each side of a sampled mention
 _NO_BYTES = np.zeros(0, dtype=np.uint8)
+_U1, _U7, _U56 = np.uint64(1), np.uint64(7), np.uint64(56)
+_ONES = spread(1)  # x * _ONES >> 56: the sum of x's bytes (each 0 or 1 here)
+_NL8 = spread(10)
 _NEWLINE = np.frombuffer(" \u23ce ".encode(), dtype=np.uint8)  # a newline in a context
 
 
@@ -61,6 +65,39 @@ def _matching_rows(a_kind, a_key, a_prio, f_kind, f_key, f_prio):
     return out[:n]
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _chars_between(data, a, b):
+    """UTF-8 characters in data[a:b] (0 when b <= a): the bytes that do not continue a
+    sequence (10xxxxxx), 8 bytes at a time."""
+    n = 0
+    while a + 8 <= b:
+        x = load8(data, a)
+        cont = x & ~(x << _U1) & HIGH  # bit 7 of each continuation byte
+        n += 8 - np.int64(((cont >> _U7) * _ONES) >> _U56)
+        a += 8
+    while a < b:
+        if (data[a] & 0xC0) != 0x80:
+            n += 1
+        a += 1
+    return n
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _newlines_between(data, a, b):
+    """Newline bytes in data[a:b], 8 bytes at a time."""
+    n = 0
+    while a + 8 <= b:
+        y = load8(data, a) ^ _NL8
+        zero = ~(((y & LOW7) + LOW7) | y) & HIGH  # bit 7 of each byte that was a newline
+        n += np.int64(((zero >> _U7) * _ONES) >> _U56)
+        a += 8
+    while a < b:
+        if data[a] == 10:
+            n += 1
+        a += 1
+    return n
+
+
 @njit(cache=True, nogil=True)
 def _snippet_ranges(data, offsets, d, bs, be, chars):
     """Per entry: where its left context starts and its right context ends (at most ``chars``
@@ -86,16 +123,10 @@ def _snippet_ranges(data, offsets, d, bs, be, chars):
             cur_d = doc
             pos = start
             n_chars = 0
-        while pos < bs[i]:
-            if (data[pos] & 0xC0) != 0x80:
-                n_chars += 1
-            pos += 1
+        n_chars += _chars_between(data, pos, bs[i])
+        pos = max(pos, bs[i])
         cs[i] = n_chars
-        m = 0
-        for x in range(bs[i], be[i]):
-            if (data[x] & 0xC0) != 0x80:
-                m += 1
-        cl[i] = m
+        cl[i] = _chars_between(data, bs[i], be[i])
         lim = max(start, bs[i] - width)
         while lim < bs[i] and (data[lim] & 0xC0) == 0x80:
             lim += 1
@@ -127,17 +158,28 @@ def _gather(data, a, b, newline):
     byte written as the bytes ``newline`` instead (empty: kept as it is)."""
     extra = newline.shape[0] - 1 if newline.shape[0] else 0
     off = np.zeros(a.shape[0] + 1, np.int32)
+    plain = np.ones(a.shape[0], np.bool_)  # no newline to replace: one slice copy
     for i in range(a.shape[0]):
         n = b[i] - a[i]
         if extra:
-            for x in range(a[i], b[i]):
-                if data[x] == 10:
-                    n += extra
+            nl = _newlines_between(data, a[i], b[i])
+            n += extra * nl
+            plain[i] = nl == 0
         off[i + 1] = off[i] + n
-    buf = np.empty(off[-1], np.uint8)
+    buf = np.empty(off[-1] + 8, np.uint8)  # + 8: a word copied whole may pass the end
+    limit = data.shape[0] - 8
     for i in range(a.shape[0]):
-        if not extra:
-            buf[off[i]:off[i + 1]] = data[a[i]:b[i]]
+        if plain[i]:  # 8 bytes at a time; bytes past b[i] are overwritten by the next range
+            o = off[i]
+            x = a[i]
+            while x < b[i] and x <= limit:
+                store8(buf, o, load8(data, x))
+                x += 8
+                o += 8
+            while x < b[i]:
+                buf[o] = data[x]
+                x += 1
+                o += 1
             continue
         o = off[i]
         for x in range(a[i], b[i]):
@@ -149,7 +191,7 @@ def _gather(data, a, b, newline):
             else:
                 buf[o] = c
                 o += 1
-    return buf, off
+    return buf[:off[-1]], off
 
 
 def arrow_string_buffers(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -607,24 +649,77 @@ def reduce_tables(name: str, parts: list[pa.Table], contexts: int = 0) -> pa.Tab
     return TB.sort_table(agg.select(schema.names).cast(schema), spec.key)
 
 
+@njit(cache=True, nogil=True)
+def _bottom_k_candidates(group, priority, k):
+    """Rows whose priority is at most the k-th smallest of their group (``group``: codes
+    0..n-1): every row a bottom-k of the group can keep, ties included, in one pass with a
+    k-slot max-heap per group."""
+    n_groups = group.max() + 1 if group.shape[0] else 0
+    heap = np.empty((n_groups, k), np.uint64)
+    filled = np.zeros(n_groups, np.int64)
+    for i in range(group.shape[0]):
+        g = group[i]
+        p = priority[i]
+        h = heap[g]
+        n = filled[g]
+        if n < k:  # sift up
+            j = n
+            filled[g] = n + 1
+            while j > 0 and h[(j - 1) >> 1] < p:
+                h[j] = h[(j - 1) >> 1]
+                j = (j - 1) >> 1
+            h[j] = p
+        elif p < h[0]:  # replace the largest, sift down
+            j = 0
+            while True:
+                c = 2 * j + 1
+                if c >= k:
+                    break
+                if c + 1 < k and h[c + 1] > h[c]:
+                    c += 1
+                if h[c] <= p:
+                    break
+                h[j] = h[c]
+                j = c
+            h[j] = p
+    keep = np.empty(group.shape[0], np.bool_)
+    for i in range(group.shape[0]):
+        g = group[i]
+        keep[i] = filled[g] < k or priority[i] <= heap[g, 0]
+    return keep
+
+
+def _dense(codes: np.ndarray) -> np.ndarray:
+    """codes renumbered 0..n-1 (n distinct values; first come, first numbered)."""
+    return pc.dictionary_encode(pa.array(codes)).indices.to_numpy().astype(np.int64)
+
+
 def bottom_k(table: pa.Table, spec: TB.TableSpec, k: int) -> pa.Table:
     """Keep, per reservoir key, the rows of smallest priority (ties broken by document).
-    Ranks come from the sort's indices and the key columns' dictionary codes; only the rows
-    kept are gathered (gathering every string column of every partial row cost twice the sort)."""
+    A one-pass heap per key first drops every row that cannot be kept (most of them, when many
+    shards offer their own k rows for a key), so the full sort and the gather run over the
+    candidates only."""
     if table.num_rows == 0:
         return table.select(spec.schema.names).cast(spec.schema)
-    order = list(spec.key) + ["doc_id", "shard", "row", "char_start"]
-    idx = pc.sort_indices(table, sort_keys=[(c, "ascending") for c in order]).to_numpy()
-    same = np.ones(table.num_rows - 1, dtype=bool)
+    group = np.zeros(table.num_rows, np.int64)
     for c in spec.key[:-1]:  # equal values, equal codes (nulls: -1); no Python object per row
-        codes = pc.dictionary_encode(table[c].combine_chunks()).indices.fill_null(-1)
-        codes = codes.to_numpy()[idx]
-        same &= codes[1:] == codes[:-1]
-    new = np.ones(table.num_rows, dtype=bool)
-    new[1:] = ~same
+        enc = pc.dictionary_encode(table[c].combine_chunks())
+        codes = enc.indices.fill_null(-1).to_numpy().astype(np.int64)
+        group = _dense(group) if int(group.max()) >= (1 << 62) // (len(enc.dictionary) + 1) \
+            else group
+        group = group * (len(enc.dictionary) + 1) + codes + 1
+    group = _dense(group)
+    prio = table[spec.key[-1]].combine_chunks().to_numpy()
+    cand = np.nonzero(_bottom_k_candidates(group, prio.astype(np.uint64), k))[0]
+    order = list(spec.key) + ["doc_id", "shard", "row", "char_start"]
+    sub = table.select(order).take(pa.array(cand))
+    idx = pc.sort_indices(sub, sort_keys=[(c, "ascending") for c in order]).to_numpy()
+    g = group[cand][idx]
+    new = np.ones(len(idx), dtype=bool)
+    new[1:] = g[1:] != g[:-1]
     first = np.nonzero(new)[0]
-    rank = np.arange(table.num_rows) - first[np.cumsum(new) - 1]
-    return table.take(pa.array(idx[rank < k])).select(spec.schema.names).cast(spec.schema)
+    rank = np.arange(len(idx)) - first[np.cumsum(new) - 1]
+    return table.take(pa.array(cand[idx[rank < k]])).select(spec.schema.names).cast(spec.schema)
 
 
 def engine_versions() -> dict[str, str]:

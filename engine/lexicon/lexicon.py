@@ -39,6 +39,7 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from engine.lexicon.cache import cached
 from engine.lexicon.unicode import pretokenize
 
 GENDERS = ("female", "male")
@@ -404,6 +405,18 @@ def _v1_to_v2(d: dict, ck: _Checker) -> dict:
 
 
 def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
+    """The lexicon a JSON object describes, checked (LexiconError names ``origin``); large
+    lexicons come from the disk cache after their first use (engine.lexicon.cache)."""
+    if not isinstance(d, dict):
+        raise LexiconError(f"{origin}: a lexicon must be a JSON object")
+    try:
+        payload = json.dumps(d, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError):  # not JSON data: checked (and refused) the long way
+        return _lexicon_from_dict(d, origin)
+    return cached("lexicon", payload, lambda: _lexicon_from_dict(d, origin))
+
+
+def _lexicon_from_dict(d: dict, origin: str) -> Lexicon:
     if not isinstance(d, dict):
         raise LexiconError(f"{origin}: a lexicon must be a JSON object")
     fmt = d.get("format")

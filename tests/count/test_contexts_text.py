@@ -92,3 +92,43 @@ def test_matching_rows_is_the_inner_join(alive, found):
     want = a.join(f, ["kind", "key", "priority"], join_type="inner", use_threads=False)
     assert sorted(got.tolist()) == sorted(want["row"].to_pylist())
     assert got.tolist() == sorted(got.tolist())  # in extraction order
+
+
+_ctx_rows = st.lists(st.tuples(st.sampled_from(["target", "group", "pair"]),
+                               st.sampled_from(["nurse", "pilot", ""]),
+                               st.sampled_from(["gender", ""]), st.sampled_from(["f", "m", ""]),
+                               st.integers(0, 6), st.sampled_from(["d1", "d2"]),
+                               st.integers(0, 3)), max_size=60)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ctx_rows, st.integers(1, 4))
+def test_bottom_k_keeps_the_first_k_of_each_key_in_the_full_order(rows, k):
+    """The reduction of contexts partials (heap pre-selection, then a sort of the candidates)
+    against the plain definition: sort every row by key, priority and document, keep the first
+    k of each key. Small domains make priority ties (repeated documents) common."""
+    from engine.count import tables as TB
+    from engine.count.counting import bottom_k
+
+    spec = TB.spec("contexts")
+    cols = {name: [] for name in spec.schema.names}
+    for i, (kind, target, axis, grp, prio, doc, row) in enumerate(rows):
+        vals = {"key_kind": kind, "target": target, "axis": axis, "group_name": grp,
+                "priority": prio, "doc_id": doc, "source": "s", "shard": "x", "row": row,
+                "char_start": i % 5, "char_end": i % 5 + 1, "left_context": f"l{i}",
+                "matched": "m", "right_context": f"r{i}"}
+        for name in cols:
+            cols[name].append(vals[name])
+    table = pa.table(cols, schema=spec.schema)
+    got = bottom_k(table, spec, k)
+    order = list(spec.key) + ["doc_id", "shard", "row", "char_start"]
+    full = table.take(pc.sort_indices(table, sort_keys=[(c, "ascending") for c in order]))
+    keep, seen = [], {}
+    for i, r in enumerate(full.select(list(spec.key[:-1])).to_pylist()):
+        key = tuple(r.values())
+        seen[key] = seen.get(key, 0) + 1
+        if seen[key] <= k:
+            keep.append(i)
+    want = full.take(pa.array(keep, pa.int64()))
+    assert got.select(order).equals(want.select(order))
+    assert sorted(got["left_context"].to_pylist()) == sorted(want["left_context"].to_pylist())
