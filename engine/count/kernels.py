@@ -479,9 +479,10 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
 
     Two paths share the state: a word that starts with an ASCII word character takes the fast
     path, which finds and hashes ASCII words 8 bytes at a time and stays on them while they are
-    separated by one space, or by one ASCII punctuation character and a space ("word, word",
-    "word. Word"); everything else (non-ASCII characters, lowercasing that expands, other
-    separators) goes code point by code point through the general path.
+    separated by one space, or by one ASCII punctuation character with or without a space after
+    it ("word word", "word, word", "word. Word", "word's", "word-word"); everything else
+    (non-ASCII characters, lowercasing that expands, other separators) goes code point by code
+    point through the general path.
 
     Returns (number of known words, number of words). When the first number exceeds
     ``known.shape[0]`` the caller retries with a larger buffer (rows past the end are not
@@ -593,12 +594,12 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
                 if p == _SPACE_BYTE:
                     nxt = i + 1
                     punct = 0
-                elif ascii_class[p] == -1 and i + 2 < end and data[i + 1] == _SPACE_BYTE:
-                    nxt = i + 2
+                elif ascii_class[p] == -1:
+                    nxt = i + 1 if data[i + 1] != _SPACE_BYTE else i + 2
                     punct = np.int64(p)
                 else:
                     break  # the general path handles whatever ends this word
-                if ascii_class[data[nxt]] <= 0:
+                if nxt >= end or ascii_class[data[nxt]] <= 0:
                     break
                 # the word data[ws:i] ends here and another ASCII word starts at nxt (the same
                 # steps as the general path's word end, written out: as a shared inline function
