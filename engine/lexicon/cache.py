@@ -20,6 +20,7 @@ import hashlib
 import os
 import pickle
 import sys
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -37,7 +38,10 @@ def cache_dir() -> Path | None:
         return None
     if root is None:
         xdg = os.environ.get("XDG_CACHE_HOME")
-        root = str(Path(xdg) / "tracebias" if xdg else Path.home() / ".cache" / "tracebias")
+        try:
+            root = str(Path(xdg) / "tracebias" if xdg else Path.home() / ".cache" / "tracebias")
+        except (RuntimeError, KeyError, OSError):  # no home directory (some cluster containers)
+            return None
     return Path(root) / "lexicons"
 
 
@@ -81,7 +85,7 @@ def cached(kind: str, payload: bytes, build: Callable[[], T]) -> T:
     except Exception:  # noqa: BLE001 - absent, unreadable or cut short: build it again
         pass
     value = build()
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:

@@ -76,3 +76,15 @@ def test_an_unwritable_folder_is_skipped(monkeypatch, tmp_path):
     blocker.write_text("x")
     monkeypatch.setenv(cache.CACHE_ENV, str(blocker))  # lexicons/ cannot be made under a file
     assert resolve_lexicon("identity-sentiment").name == "identity-sentiment"
+
+
+def test_no_home_directory_means_no_cache(monkeypatch):
+    monkeypatch.delenv(cache.CACHE_ENV, raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(cache.Path, "home", staticmethod(no_home))
+    assert cache.cache_dir() is None
+    assert resolve_lexicon("identity-sentiment").name == "identity-sentiment"
