@@ -22,6 +22,7 @@ import pickle
 import sys
 import threading
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -46,17 +47,22 @@ def cache_dir() -> Path | None:
 
 
 @lru_cache(maxsize=1)
-def code_digest() -> str:
-    """What the cached values depend on besides their input: the code that builds them."""
+def code_digest() -> str | None:
+    """What the cached values depend on besides their input: the code that builds them. Read
+    through importlib.resources, so an engine imported from a zip (``--py-files``) works too;
+    None (no caching) when the sources cannot be read."""
     import numpy as np
 
     from engine import __version__
 
     h = hashlib.sha256(f"{__version__}|{sys.version_info[:2]}|{np.__version__}".encode())
-    here = Path(__file__).resolve().parent
-    for p in (here / "lexicon.py", here / "matcher.py", here / "unicode.py",
-              here.parent / "data" / "unicode_tables.json"):
-        h.update(p.read_bytes())
+    try:
+        lexicon_dir = resources.files("engine.lexicon")
+        for name in ("lexicon.py", "matcher.py", "unicode.py"):
+            h.update(lexicon_dir.joinpath(name).read_bytes())
+        h.update(resources.files("engine").joinpath("data/unicode_tables.json").read_bytes())
+    except (OSError, ValueError):
+        return None
     return h.hexdigest()
 
 
@@ -76,9 +82,10 @@ def cached(kind: str, payload: bytes, build: Callable[[], T]) -> T:
     """``build()``, or the value an earlier ``build()`` of the same ``kind`` and ``payload``
     (the complete input of ``build``) stored in the cache."""
     folder = cache_dir()
-    if folder is None or len(payload) < MIN_BYTES:
+    digest = code_digest() if folder is not None and len(payload) >= MIN_BYTES else None
+    if digest is None:
         return build()
-    key = hashlib.sha256(f"{kind}|{code_digest()}|".encode() + payload).hexdigest()[:40]
+    key = hashlib.sha256(f"{kind}|{digest}|".encode() + payload).hexdigest()[:40]
     path = folder / f"{kind}-{key}.pickle"
     try:
         return _unpickle(path.read_bytes())  # one read: pickle.load(file) took 6x longer

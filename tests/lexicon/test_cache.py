@@ -88,3 +88,33 @@ def test_no_home_directory_means_no_cache(monkeypatch):
     monkeypatch.setattr(cache.Path, "home", staticmethod(no_home))
     assert cache.cache_dir() is None
     assert resolve_lexicon("identity-sentiment").name == "identity-sentiment"
+
+
+def test_an_engine_imported_from_a_zip_caches_too(tmp_path):
+    """Spark's --py-files ships the engine as a zip: the code digest is read through
+    importlib.resources, not the file system."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    import engine
+
+    root = Path(engine.__file__).parent
+    zpath = tmp_path / "engine.zip"
+    with zipfile.ZipFile(zpath, "w") as z:
+        for p in root.rglob("*"):
+            if p.is_file() and "__pycache__" not in p.parts:
+                z.write(p, Path("engine") / p.relative_to(root))
+    probe = ("import engine, sys; assert '.zip' in engine.__file__, engine.__file__\n"
+             "from engine.lexicon import cache\n"
+             "from engine.lexicon.lexicon import resolve_lexicon\n"
+             "assert cache.code_digest() is not None\n"
+             "print(resolve_lexicon('identity-sentiment').name)\n")
+    env = {**__import__("os").environ, cache.CACHE_ENV: str(tmp_path / "c"),
+           "PYTHONPATH": str(zpath)}
+    out = subprocess.run([sys.executable, "-P", "-c", probe], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "identity-sentiment"
+    assert list((tmp_path / "c" / "lexicons").glob("lexicon-*.pickle"))
