@@ -456,7 +456,8 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
     read by ``reader_of`` it, or by the engine's reader when Spark's reader fails on it."""
     from pyspark.sql import functions as F
 
-    from engine.spark.dataframe import bytes_partials, file_partials, partials
+    from engine.spark.dataframe import (SPLIT, TABLE_NAME, bytes_partials, file_partials,
+                                        partials)
 
     import time
 
@@ -496,8 +497,15 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
             log(f"Spark's reader failed on {bad.url} ({_first_cause(e)}); reading it with the "
                 "engine's reader")
             readers[bad.url] = "engine"
-    seen, per_file = _wave_bookkeeping(spark.read.parquet(hfs.qualified(dest)))
-    executor_fps = sorted({x for r in seen.values() for x in r.fingerprints})
+    written = spark.read.parquet(hfs.qualified(dest))
+    splits = written.filter(F.col(TABLE_NAME) == SPLIT).groupBy("file").agg(
+        F.sum("filtered_out").alias("filtered_out"), F.max("fatal").alias("fatal"),
+        F.collect_set("fingerprint").alias("fingerprints")).collect()
+    stats = written.filter(F.col(TABLE_NAME) == "shards").groupBy("shard").agg(
+        F.sum("documents").alias("documents"), F.sum("rejects").alias("rejects")).collect()
+    seen = {r.file: r for r in splits}
+    per_file = {r.shard: (int(r.documents), int(r.rejects)) for r in stats}
+    executor_fps = sorted({x for r in splits for x in r.fingerprints})
     empty = [f for f in files if f.url not in seen]
     if empty:  # no row at all: the local reader's "empty file" reject
         _empty_rows(spark, empty, name).write.mode("append").parquet(hfs.qualified(dest))
@@ -518,42 +526,6 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
     log(f"counted {len(files)} files in {time.perf_counter() - t0:.1f} s"
         + (f" ({n_eng} read by the engine's reader)" if n_eng else ""))
     return Wave(name, {e["url"]: e for e in entries}, meta)
-
-
-@dataclass
-class _FileSplits:
-    """A counted file's split rows, summed: documents the filters left out, the fatal error
-    (if any split had one), the configuration fingerprints its executors computed."""
-    filtered_out: int = 0
-    fatal: str | None = None
-    fingerprints: set = field(default_factory=set)
-
-
-def _wave_bookkeeping(written) -> tuple[dict[str, _FileSplits], dict[str, tuple[int, int]]]:
-    """Per file of a wave's partial rows: its split rows summed, and (documents, rejects) from
-    its shards rows. One Spark job collects both kinds of row (a few per file), the driver sums
-    them: a second job cost 0.7 s in a fresh JVM (2026-11-26)."""
-    from pyspark.sql import functions as F
-
-    from engine.spark.dataframe import SPLIT, TABLE_NAME
-
-    rows = written.filter(F.col(TABLE_NAME).isin(SPLIT, "shards")).select(
-        TABLE_NAME, "file", "filtered_out", "fatal", "fingerprint", "shard", "documents",
-        "rejects").collect()
-    splits: dict[str, _FileSplits] = {}
-    per_file: dict[str, tuple[int, int]] = {}
-    for r in rows:
-        if r[TABLE_NAME] == SPLIT:
-            s = splits.setdefault(r.file, _FileSplits())
-            s.filtered_out += r.filtered_out or 0
-            if r.fatal is not None and (s.fatal is None or r.fatal > s.fatal):
-                s.fatal = r.fatal
-            if r.fingerprint is not None:
-                s.fingerprints.add(r.fingerprint)
-        else:
-            docs, rej = per_file.get(r.shard, (0, 0))
-            per_file[r.shard] = (docs + (r.documents or 0), rej + (r.rejects or 0))
-    return splits, per_file
 
 
 @contextmanager
