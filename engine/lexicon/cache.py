@@ -6,7 +6,7 @@ Python worker. Both steps are pure functions of their input, so their results ar
 pickles keyed by a SHA-256 of the input and of this engine's code (the lexicon modules, the
 Unicode tables, the engine, Python and NumPy versions): a different lexicon or engine never
 reads another's entry. Small lexicons (under ``MIN_BYTES`` of JSON) are built each time; they
-take a few milliseconds.
+take a few milliseconds. Writing an entry deletes all but the ``KEEP_ENTRIES`` newest.
 
 Where: ``$TRACEBIAS_CACHE_DIR/lexicons``, else ``$XDG_CACHE_HOME/tracebias/lexicons``, else
 ``~/.cache/tracebias/lexicons``; ``TRACEBIAS_CACHE_DIR=`` (empty) turns the cache off. A cache
@@ -30,6 +30,7 @@ T = TypeVar("T")
 
 CACHE_ENV = "TRACEBIAS_CACHE_DIR"
 MIN_BYTES = 32_768  # inputs smaller than this are built every time
+KEEP_ENTRIES = 32  # the most recently written entries kept; older ones are deleted
 
 
 def cache_dir() -> Path | None:
@@ -78,6 +79,17 @@ def _unpickle(data: bytes):
             gc.enable()
 
 
+def _prune(folder: Path) -> None:
+    """Delete all but the KEEP_ENTRIES most recently written entries (each engine version and
+    edited lexicon leaves its own)."""
+    entries = sorted(folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in entries[KEEP_ENTRIES:]:
+        try:
+            old.unlink()
+        except OSError:
+            pass
+
+
 def cached(kind: str, payload: bytes, build: Callable[[], T]) -> T:
     """``build()``, or the value an earlier ``build()`` of the same ``kind`` and ``payload``
     (the complete input of ``build``) stored in the cache."""
@@ -98,6 +110,7 @@ def cached(kind: str, payload: bytes, build: Callable[[], T]) -> T:
         with open(tmp, "wb") as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)  # readers see a whole file or none
+        _prune(folder)
     except OSError:
         try:
             tmp.unlink()

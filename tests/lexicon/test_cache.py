@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 
 import numpy as np
@@ -118,3 +119,16 @@ def test_an_engine_imported_from_a_zip_caches_too(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "identity-sentiment"
     assert list((tmp_path / "c" / "lexicons").glob("lexicon-*.pickle"))
+
+
+def test_old_entries_are_pruned(cache_dir, monkeypatch):
+    cache_dir.mkdir(parents=True)
+    for i in range(5):
+        old = cache_dir / f"lexicon-old{i}.pickle"
+        old.write_bytes(b"x")
+        os.utime(old, (1_000_000 + i, 1_000_000 + i))
+    monkeypatch.setattr(cache, "KEEP_ENTRIES", 3)
+    resolve_lexicon("identity-sentiment")  # writes one entry, keeps the 3 newest
+    names = sorted(p.name for p in cache_dir.iterdir())
+    assert len(names) == 3 and "lexicon-old4.pickle" in names and "lexicon-old3.pickle" in names
+    assert not any(n.startswith("lexicon-old0") for n in names)
