@@ -25,7 +25,8 @@ from numba import njit
 
 from engine import __version__
 from engine.corpus.shards import DocBatch, Reject, ShardRef, read_shard
-from engine.corpus.unaligned import HIGH, LOW7, load8, spread, store8
+from engine.corpus.jsonscan import count_newlines
+from engine.corpus.unaligned import HIGH, load8, spread, store8
 from engine.count import kernels as K
 from engine.count import tables as TB
 from engine.count.bootstrap import POISSON_CDF
@@ -37,7 +38,6 @@ SNIPPET_CHARS = 80  # characters of context kept on each side of a sampled menti
 _NO_BYTES = np.zeros(0, dtype=np.uint8)
 _U1, _U7, _U56 = np.uint64(1), np.uint64(7), np.uint64(56)
 _ONES = spread(1)  # x * _ONES >> 56: the sum of x's bytes (each 0 or 1 here)
-_NL8 = spread(10)
 _NEWLINE = np.frombuffer(" \u23ce ".encode(), dtype=np.uint8)  # a newline in a context
 
 
@@ -68,7 +68,8 @@ def _matching_rows(a_kind, a_key, a_prio, f_kind, f_key, f_prio):
 @njit(cache=True, nogil=True, inline="always")
 def _chars_between(data, a, b):
     """UTF-8 characters in data[a:b] (0 when b <= a): the bytes that do not continue a
-    sequence (10xxxxxx), 8 bytes at a time."""
+    sequence (10xxxxxx), 8 bytes at a time (a plain loop here did not vectorise: 1.5x slower,
+    2026-11-26)."""
     n = 0
     while a + 8 <= b:
         x = load8(data, a)
@@ -77,22 +78,6 @@ def _chars_between(data, a, b):
         a += 8
     while a < b:
         if (data[a] & 0xC0) != 0x80:
-            n += 1
-        a += 1
-    return n
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _newlines_between(data, a, b):
-    """Newline bytes in data[a:b], 8 bytes at a time."""
-    n = 0
-    while a + 8 <= b:
-        y = load8(data, a) ^ _NL8
-        zero = ~(((y & LOW7) + LOW7) | y) & HIGH  # bit 7 of each byte that was a newline
-        n += np.int64(((zero >> _U7) * _ONES) >> _U56)
-        a += 8
-    while a < b:
-        if data[a] == 10:
             n += 1
         a += 1
     return n
@@ -162,7 +147,7 @@ def _gather(data, a, b, newline):
     for i in range(a.shape[0]):
         n = b[i] - a[i]
         if extra:
-            nl = _newlines_between(data, a[i], b[i])
+            nl = count_newlines(data[a[i]:b[i]], b[i] - a[i])
             n += extra * nl
             plain[i] = nl == 0
         off[i + 1] = off[i] + n

@@ -1092,14 +1092,13 @@ def count_units(maps, s, om, n_om, gm, n_gm, T, W, S, wts, positional_only, dist
                     c = touched_col[i]
                     key = (np.int64(t) << SHIFT_TARGET) | c
                     prio = context_priority(doc_key, off, CTX_PAIR, key)
+                    x = pair_gate + t * T.n_cols + c
+                    if gated and prio >= gate[x]:
+                        continue
+                    top = _offer(ck, cv, cu, CTX_PAIR, key, prio, batch_no, d, om[q, O_BS],
+                                 om[q, O_BE], K)
                     if gated:
-                        x = pair_gate + t * T.n_cols + c
-                        if prio < gate[x]:
-                            gate[x] = _offer(ck, cv, cu, CTX_PAIR, key, prio, batch_no, d,
-                                             om[q, O_BS], om[q, O_BE], K)
-                    else:
-                        _offer(ck, cv, cu, CTX_PAIR, key, prio, batch_no, d, om[q, O_BS],
-                               om[q, O_BE], K)
+                        gate[x] = top
     return ((uk, uv, uu), (ak, av, au), (gk, gv, gu), (tk, tv, tu)), (ck, cv, cu)
 
 

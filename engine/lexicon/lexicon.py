@@ -417,8 +417,6 @@ def lexicon_from_dict(d: dict, origin: str = "<dict>") -> Lexicon:
 
 
 def _lexicon_from_dict(d: dict, origin: str) -> Lexicon:
-    if not isinstance(d, dict):
-        raise LexiconError(f"{origin}: a lexicon must be a JSON object")
     fmt = d.get("format")
     if fmt not in (FORMAT, FORMAT_V1):
         raise LexiconError(f"{origin}: 'format' must be {FORMAT!r} or {FORMAT_V1!r} "
