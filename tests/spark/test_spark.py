@@ -422,3 +422,27 @@ def test_shuffle_partitions_follow_the_data_unless_set(spark):
     assert shuffle_partitions_for(8, 10 << 30) == 80  # 128 MiB of partial rows per partition
     assert shuffle_partitions(spark, 10 << 30) is None  # the session sets it: left alone
     assert spark.conf.get(SHUFFLE) == "4"
+
+
+def test_spark_count_local_mode_quick_compiler_and_same_tables(clean, tmp_path):
+    """`tracebias spark-count --master local[2]`: the driver JVM (the executor too) starts with the
+    quick compiler and a full-size code cache, unless the user sets its Java options; the tables
+    equal `tracebias count`'s."""
+    from engine.spark.packaging import LOCAL_DRIVER_JAVA_OPTIONS, default_conf
+
+    assert default_conf(None, "local[2]")["spark.driver.extraJavaOptions"] \
+        == LOCAL_DRIVER_JAVA_OPTIONS
+    assert "ReservedCodeCacheSize=240m" in LOCAL_DRIVER_JAVA_OPTIONS  # C1 alone reserves 48 MB
+    assert "spark.driver.extraJavaOptions" not in default_conf(None, "spark://h:7077")
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    out = tmp_path / "spark"
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "spark-count", str(clean), "--out",
+                        str(out), "--master", "local[2]", "--lexicon", "default", "--window",
+                        "sentence", "--window", "10"], cwd=ROOT, env=env, capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    submitted = next(line for line in r.stderr.splitlines() if line.startswith("+ "))
+    assert f"spark.driver.extraJavaOptions={LOCAL_DRIVER_JAVA_OPTIONS}" in submitted
+    run_local([str(clean)], str(tmp_path / "local"), config(window=["sentence", "10"]),
+              progress=False)
+    assert_same(spark_tables(out), local_tables(tmp_path / "local"))
