@@ -311,22 +311,14 @@ def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs
         table_info[name] = {"file": TB.spec(name).file, "rows": table.num_rows, "bytes": size}
     out.write_bytes(lexicon_file_bytes(config.lexicon), LEXICON_FILE)
 
-    sh = final["shards"]
     totals = {
         "shards": len(shards),
         "unreadable_shards": len(unreadable),
-        "documents": int(pc.sum(sh["documents"]).as_py() or 0),
-        "bytes": int(pc.sum(sh["bytes"]).as_py() or 0),
-        "words": int(pc.sum(sh["words"]).as_py() or 0),
+        **table_totals(final["shards"], final["target_units"], config),
         "input_bytes": sum(s.size for s in shards),
         "rejects": final["rejects"].num_rows,
         "filtered_out": sum(m.get("filtered_out", 0) for m in markers.values()),
     }
-    tu = final["target_units"]
-    first_axis = config.lexicon.axes[0].name
-    tu = tu.filter(pc.equal(tu["axis"], first_axis))
-    totals["units"] = {w.label: int(pc.sum(tu.filter(pc.equal(tu["window_label"], w.label))
-                                           ["units"]).as_py() or 0) for w in config.windows}
     shard_rows = []
     for s in shards:
         r = results.get(s.url)
@@ -343,6 +335,17 @@ def finalize(out: OutputDir, shards: list[ShardRef], config: CountConfig, inputs
     manifest = build_manifest(config, inputs, shard_rows, totals, table_info, started, runner)
     out.write_json(manifest, MANIFEST)
     return RunSummary(out.url, results_list, totals, manifest)
+
+
+def table_totals(shards, target_units, config: CountConfig) -> dict:
+    """The manifest's documents, bytes, words and units per window, from the final ``shards``
+    and ``target_units`` tables (Arrow; any integer types)."""
+    tu = target_units.filter(pc.equal(target_units["axis"], config.lexicon.axes[0].name))
+    return {"documents": int(pc.sum(shards["documents"]).as_py() or 0),
+            "bytes": int(pc.sum(shards["bytes"]).as_py() or 0),
+            "words": int(pc.sum(shards["words"]).as_py() or 0),
+            "units": {w.label: int(pc.sum(tu.filter(pc.equal(tu["window_label"], w.label))
+                                          ["units"]).as_py() or 0) for w in config.windows}}
 
 
 def build_manifest(config: CountConfig, inputs, shard_rows, totals, table_info, started,

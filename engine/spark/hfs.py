@@ -60,6 +60,18 @@ class HadoopFS:
         p = self.path(*parts)
         return int(self.fs.getContentSummary(p).getLength()) if self.fs.exists(p) else 0
 
+    def parquet_rows(self, *parts: str) -> int:
+        """Rows of a Parquet file, from its footer (parquet-hadoop, which Spark ships): a few
+        file reads on the driver instead of a Spark job."""
+        jvm = self._jvm
+        conf = self.fs.getConf()
+        f = jvm.org.apache.parquet.hadoop.util.HadoopInputFile.fromPath(self.path(*parts), conf)
+        reader = jvm.org.apache.parquet.hadoop.ParquetFileReader.open(f)
+        try:
+            return int(reader.getRecordCount())
+        finally:
+            reader.close()
+
     def read_bytes(self, *parts: str, n: int | None = None) -> bytes:
         """The file's bytes, or its first ``n`` (the file must hold at least ``n``)."""
         stream = self.fs.open(self.path(*parts))

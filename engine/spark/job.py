@@ -652,11 +652,13 @@ def finalize(spark, hfs, files, waves, done, counted, config: CountConfig, input
 def write_tables(spark, hfs, tables: dict, config: CountConfig) -> dict:
     """Each table as one sorted Parquet file ``<table>.parquet`` written by Spark; stale tables
     of another configuration removed; the totals of the manifest."""
-    from pyspark.sql import functions as F
-
-    from engine.spark.dataframe import sort_columns
-
     from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from engine.run.base import table_totals
+    from engine.spark.dataframe import sort_columns
 
     spark.conf.set("spark.sql.parquet.compression.codec", "zstd")
     for t in TB.TABLES:
@@ -666,25 +668,24 @@ def write_tables(spark, hfs, tables: dict, config: CountConfig) -> dict:
     def write(name: str) -> tuple[str, dict]:
         spec = TB.spec(name)
         tmp = f"_tmp-{name}-{uuid.uuid4().hex[:8]}"
-        tables[name].repartition(1).sortWithinPartitions(*sort_columns(spec)) \
+        t = tables[name]
+        # a summed table is a filter of the persisted aggregation (reduce_all): its partitions
+        # merge without a shuffle; contexts and rejects are computed from every partial row, in
+        # parallel, before one shuffle gathers them
+        t = t.coalesce(1) if spec.reduce == "sum" or name == "shards" else t.repartition(1)
+        t.sortWithinPartitions(*sort_columns(spec)) \
             .write.mode("overwrite").parquet(hfs.qualified(tmp))
         size = hfs.move_single_file(tmp, spec.file)
-        rows = spark.read.parquet(hfs.qualified(spec.file)).count()  # from the footer
+        rows = hfs.parquet_rows(spec.file)
         return name, {"file": spec.file, "rows": int(rows), "bytes": int(size)}
 
     # small jobs, latency-bound: several at once (Spark schedules concurrent jobs fairly)
     with ThreadPoolExecutor(max_workers=4) as pool:
         info = dict(pool.map(write, list(tables)))
-    sh = spark.read.parquet(hfs.qualified(TB.SHARDS.file)).agg(
-        F.sum("documents").alias("d"), F.sum("bytes").alias("b"), F.sum("words").alias("w")
-    ).collect()[0]
-    tu = spark.read.parquet(hfs.qualified(TB.TARGET_UNITS.file))
-    first_axis = config.lexicon.axes[0].name
-    units = {r.window_label: int(r.u or 0) for r in tu.filter(F.col("axis") == first_axis)
-             .groupBy("window_label").agg(F.sum("units").alias("u")).collect()}
-    totals = {"documents": int(sh.d or 0), "bytes": int(sh.b or 0), "words": int(sh.w or 0),
-              "rejects": info["rejects"]["rows"],
-              "units": {w.label: units.get(w.label, 0) for w in config.windows}}
+    # the totals from the two small files Spark just wrote, read on the driver (no Spark job)
+    sh, tu = (pq.read_table(pa.BufferReader(hfs.read_bytes(t.file)))
+              for t in (TB.SHARDS, TB.TARGET_UNITS))
+    totals = {**table_totals(sh, tu, config), "rejects": info["rejects"]["rows"]}
     return {"tables": info, "totals": totals}
 
 
