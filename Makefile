@@ -27,12 +27,18 @@ help:
 	@echo "make cluster-submit - run the counting job on that cluster (INPUT=..., OUT=...)"
 	@echo "make clean  - remove generated data, results and build files (keeps .venv)"
 
+# the engine's bytecode, written now: an editable install has none, and with
+# PYTHONDONTWRITEBYTECODE=1 (common in containers) every run would compile the engine's modules
+# again (0.07 s of each `tracebias count`'s start-up here, 2026-11-26)
+PYC = @$(BIN)/python -m compileall -q engine jobs > /dev/null
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# the CPU build of torch first, so the [generate] extra never pulls a multi-GB CUDA build
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e '.[test,generate]'
+	$(PYC)
 	@touch $(STAMP)
 
 venv install: $(STAMP)
@@ -63,6 +69,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not integration and not spark"
 
 bench: $(STAMP)
+	$(PYC)
 	$(BIN)/python benchmarks/bench_count.py --shared $(SHARED) --out docs/benchmarks.md
 	$(BIN)/python benchmarks/bench_models.py --out docs/benchmarks.md
 
@@ -73,6 +80,7 @@ report: run
 	$(BIN)/tracebias report --db $(DEFAULT_OUT).duckdb --out report
 
 bench-spark: $(STAMP) dist
+	$(PYC)
 	$(BIN)/python benchmarks/bench_spark.py --shared $(SHARED) --out docs/benchmarks.md
 
 ENGINE_FILES := $(shell find engine -type f \( -name '*.py' -o -name '*.json' -o -name '*.tsv' -o -name '*.sql' -o -name '*.md' \) -not -path '*/__pycache__/*')
