@@ -194,11 +194,11 @@ def default_conf(archive: Path | None, master: str = "") -> dict[str, str]:
 
     In local mode the driver is the executor too: 2 GB of heap (whole shards pass through it)
     and the JVM's quick compiler only (LOCAL_DRIVER_JAVA_OPTIONS). A local run is short and
-    compile-bound: with both compilers the JVM spent about 30 of a 4-large-shard run's 33 CPU
-    seconds outside the Python workers, mostly compiling Spark's code, on the cores the workers
-    count on. Measured 2026-11-26 on 2 cores, 3 interleaved rounds: 4 large shards 26.3 -> 20.2 s,
-    2 small shards 19.7 -> 16.1 s, a 1,000-shard re-run 29.7 -> 22.6 s. A ``--conf
-    spark.driver.extraJavaOptions=...`` of yours replaces these flags."""
+    the JVM's compilers compete with the workers for the same cores: on a 4-large-shard run the
+    JVM used about 27 of the 35 CPU seconds with both compilers and about 15 with the quick one
+    (the Python workers about 8). Measured 2026-11-26 on 2 cores, 3 interleaved rounds: 4 large
+    shards 26.3 -> 20.2 s, 2 small shards 19.7 -> 16.1 s, a 1,000-shard re-run 29.7 -> 22.6 s.
+    A ``--conf spark.driver.extraJavaOptions=...`` of yours replaces these flags."""
     local = {"spark.driver.memory": "2g",
              "spark.driver.extraJavaOptions": LOCAL_DRIVER_JAVA_OPTIONS} \
         if master.startswith("local") else {}
