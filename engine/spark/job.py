@@ -660,7 +660,8 @@ def finalize(spark, hfs, files, waves, done, counted, config: CountConfig, input
 
 def write_tables(spark, hfs, tables: dict, config: CountConfig) -> dict:
     """Each table as one sorted Parquet file ``<table>.parquet`` written by Spark; stale tables
-    of another configuration removed; the totals of the manifest."""
+    of another configuration removed. Returns the tables' files and rows, the totals of the
+    manifest and the ``shards`` table as written (Arrow, read on the driver)."""
     from concurrent.futures import ThreadPoolExecutor
 
     import pyarrow.parquet as pq
@@ -694,7 +695,7 @@ def write_tables(spark, hfs, tables: dict, config: CountConfig) -> dict:
     sh, tu = (pq.read_table(pa.BufferReader(hfs.read_bytes(t.file)))
               for t in (TB.SHARDS, TB.TARGET_UNITS))
     totals = {**table_totals(sh, tu, config), "rejects": info["rejects"]["rows"]}
-    return {"tables": info, "totals": totals}
+    return {"tables": info, "totals": totals, "shards": sh}
 
 
 def build_manifest(config: CountConfig, inputs, shard_rows, totals, table_info, started,
@@ -708,8 +709,6 @@ def build_manifest(config: CountConfig, inputs, shard_rows, totals, table_info, 
 def write_result(result, out_url: str, inputs: list[str] | None = None) -> dict:
     """Write a CountResult (engine.spark.dataframe.cooccurrence) like `tracebias count --out`:
     the tables, lexicon.json and the manifest last. Returns the manifest."""
-    from pyspark.sql import functions as F
-
     from engine.spark.hfs import HadoopFS
 
     spark = result.partials.sparkSession
@@ -720,11 +719,12 @@ def write_result(result, out_url: str, inputs: list[str] | None = None) -> dict:
         hfs.delete(MANIFEST)
         tables = {name: df for name, df in result.items()}
         written = write_tables(spark, hfs, tables, config)
-        sh = spark.read.parquet(hfs.qualified(TB.SHARDS.file)).groupBy("shard").agg(
-            F.sum("documents").alias("d"), F.sum("rejects").alias("r")).collect()
-        shard_rows = [{"url": r.shard, "rel": r.shard.rsplit("/", 1)[-1], "key": "",
-                       "size": None, "mtime": None, "status": "counted", "documents": int(r.d),
-                       "rejects": int(r.r)} for r in sorted(sh, key=lambda r: r.shard)]
+        per_shard = written["shards"].group_by("shard").aggregate(
+            [("documents", "sum"), ("rejects", "sum")]).sort_by("shard").to_pylist()
+        shard_rows = [{"url": r["shard"], "rel": r["shard"].rsplit("/", 1)[-1], "key": "",
+                       "size": None, "mtime": None, "status": "counted",
+                       "documents": int(r["documents_sum"]), "rejects": int(r["rejects_sum"])}
+                      for r in per_shard]
         totals = written["totals"]
         totals.update({"shards": len(shard_rows), "input_bytes": None, "unreadable_shards": 0,
                        "filtered_out": 0})

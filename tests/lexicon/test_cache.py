@@ -112,7 +112,7 @@ def test_an_engine_imported_from_a_zip_caches_too(tmp_path):
              "from engine.lexicon.lexicon import resolve_lexicon\n"
              "assert cache.code_digest() is not None\n"
              "print(resolve_lexicon('identity-sentiment').name)\n")
-    env = {**__import__("os").environ, cache.CACHE_ENV: str(tmp_path / "c"),
+    env = {**os.environ, cache.CACHE_ENV: str(tmp_path / "c"),
            "PYTHONPATH": str(zpath)}
     out = subprocess.run([sys.executable, "-P", "-c", probe], env=env, capture_output=True,
                          text=True, timeout=120)

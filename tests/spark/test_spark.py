@@ -229,6 +229,9 @@ def test_dataframe_api_on_json_and_parquet(spark, clean, tmp_path):
     manifest = result.write(str(tmp_path / "written"))
     assert_same(spark_tables(tmp_path / "written"), want)
     assert manifest["totals"]["documents"] == 300
+    urls = [r["url"] for r in manifest["shards"]]
+    assert urls == sorted(urls) and len(urls) == len(set(urls)) == 2  # per file, not per split
+    assert sum(r["documents"] for r in manifest["shards"]) == 300
     result.unpersist()
 
 
