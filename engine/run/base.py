@@ -92,6 +92,7 @@ class RunningTotals:
         self.running: dict[str, list[pa.Table]] = {t.name: [] for t in produced}
         self.markers: dict[str, dict] = {}
         self._pending = 0
+        self._reduced: set[str] = set()  # tables whose one part is a reduction's output
         self._lock = threading.Lock()
 
     def add(self, url: str, marker: dict, tables: dict[str, pa.Table]) -> None:
@@ -100,6 +101,7 @@ class RunningTotals:
             for name, parts in self.running.items():
                 if name in tables:
                     parts.append(tables[name])
+                    self._reduced.discard(name)
             self._pending += 1
             if self._pending >= REDUCE_CHUNK:
                 self._fold()
@@ -113,6 +115,7 @@ class RunningTotals:
         for name, parts in self.running.items():
             if len(parts) > 1:
                 self.running[name] = [reduce_tables(name, parts, self.config.contexts)]
+                self._reduced.add(name)
         self._pending = 0
 
     def copy(self) -> "RunningTotals":
@@ -123,12 +126,15 @@ class RunningTotals:
             other.running = {n: list(p) for n, p in self.running.items()}
             other.markers = dict(self.markers)
             other._pending = self._pending
+            other._reduced = set(self._reduced)
         return other
 
     def final(self) -> dict[str, pa.Table]:
-        """Every table reduced (sorted; engine.count.counting.reduce_tables)."""
+        """Every table reduced (sorted; engine.count.counting.reduce_tables); a table the last
+        fold reduced already is taken as it is (reducing it again only re-sorted it)."""
         with self._lock:
-            return {name: reduce_tables(name, parts, self.config.contexts)
+            return {name: parts[0] if name in self._reduced
+                    else reduce_tables(name, parts, self.config.contexts)
                     for name, parts in self.running.items()}
 
 

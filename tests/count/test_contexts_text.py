@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from engine.count.counting import _NEWLINE, _gather, _matching_rows, _snippet_ranges
 
 ALPHABET = st.sampled_from(["a", "b", " ", "\n", ".", "é", "ß", "€", "中", "😀", "𝔘"])
+# mostly ASCII, as English text is: long ASCII runs next to a match take _snippet_ranges' fast path
+ASCII_MOSTLY = st.sampled_from(["a"] * 6 + ["b", " ", " ", "\n", ".", "é", "😀"])
 
 
 def _reference(doc_texts: list[str], mentions: list[tuple[int, int, int]], chars: int):
@@ -48,6 +50,17 @@ def _strings(buf, off):
 @given(st.lists(st.text(ALPHABET, min_size=1, max_size=60), min_size=1, max_size=4),
        st.data(), st.integers(1, 12))
 def test_snippets_equal_the_arrow_construction(docs, data, chars):
+    _check_snippets(docs, data, chars)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(ASCII_MOSTLY, min_size=30, max_size=200), min_size=1, max_size=3),
+       st.data(), st.integers(1, 16))
+def test_snippets_in_mostly_ascii_text_equal_the_arrow_construction(docs, data, chars):
+    _check_snippets(docs, data, chars)
+
+
+def _check_snippets(docs, data, chars):
     mentions = []
     for d, text in enumerate(docs):
         for _ in range(data.draw(st.integers(0, 3))):

@@ -50,3 +50,25 @@ def test_a_cut_or_foreign_file_is_refused():
         read_partial_bytes((1 << 40).to_bytes(8, "little") + PARTIAL_MAGIC)
     with pytest.raises(ValueError, match="not a tracebias partial"):
         read_partial_bytes(b"PAR1 this is not a tracebias file PAR1")
+
+
+def test_partials_are_compressed_on_remote_filesystems_only(tmp_path):
+    """lz4 where bytes travel (any non-local fsspec filesystem), plain on a local disk; both
+    read back to the same tables."""
+    from engine.run.output import OutputDir
+
+    tables = _tables()
+    marker = {"documents": 3}
+    plain = partial_file_bytes(tables, marker, compress=False)
+    packed = partial_file_bytes(tables, marker, compress=True)
+    assert len(packed) < len(plain)
+    for data in (plain, packed):
+        got = read_partial_bytes(data)[1]
+        assert all(got[n].equals(t) for n, t in tables.items())
+    local = OutputDir(str(tmp_path / "out"))
+    remote = OutputDir(f"memory://{tmp_path.name}/out")
+    for out, want in ((local, plain), (remote, packed)):
+        out.write_partial("a.arrow", tables, marker)
+        with out.fs.open(out.path("partials", "a.arrow"), "rb") as f:
+            assert f.read() == want
+        assert all(out.read_partial("a.arrow")[1][n].equals(t) for n, t in tables.items())
