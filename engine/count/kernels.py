@@ -141,6 +141,12 @@ def _slot(h, mask):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _occupied(bits, slot):
+    """Does the vocabulary table hold a word at ``slot`` (MatchTables.ht_bits)?"""
+    return (bits[slot >> 6] >> np.uint64(slot & 63)) & np.uint64(1) != np.uint64(0)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _hbyte(h, acc, nb, b):
     """Hash state (h, acc, nb) after one more byte: acc holds the nb < 8 bytes of the open chunk."""
     acc |= np.uint64(b) << np.uint64(8 * nb)
@@ -465,7 +471,7 @@ def map_slot(m, a, b):
 
 # ---- tokenize ----------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
-def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht_id,
+def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht_id, ht_bits,
               vocab_bytes, vocab_off, is_abbrev, hyphen_vid, root_child, known, enc, subs):
     """Tokenize one document; write its lexicon-vocabulary words into ``known``.
 
@@ -549,8 +555,8 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
                 continue
             # the word data[ws:ci] ends here
             hw = (h ^ acc) * _HP
-            vid = ht_id[_slot(hw, mask)]  # first probe inline: most words stop here
-            if vid >= 0:
+            vid = -1
+            if _occupied(ht_bits, _slot(hw, mask)):  # first probe inline: most words stop here
                 vid = _lookup(hw, data, ws, ci, lower, expansions, ht_hash, ht_id, vocab_bytes,
                               vocab_off, enc)
             prev_abbrev = False
@@ -605,8 +611,8 @@ def _scan_doc(data, start, end, cls, lower, expansions, ascii_class, ht_hash, ht
                 # steps as the general path's word end, written out: as a shared inline function
                 # returning the updated state this loop ran 3x slower, 2026-11-26)
                 hw = (h ^ acc) * _HP
-                vid = ht_id[_slot(hw, mask)]
-                if vid >= 0:
+                vid = -1
+                if _occupied(ht_bits, _slot(hw, mask)):
                     vid = _lookup_ascii(hw, acc, data, ws, i, ascii_class, ht_hash, ht_id,
                                         vocab_bytes, vocab_off)
                 prev_abbrev = False
@@ -796,7 +802,8 @@ def doc_mentions(data, start, end, C, T, known, gm, om, enc, subs):
     The one place that turns text into mentions: counting, tagging and classification call it."""
     while True:
         n_known, n_words = _scan_doc(data, start, end, C.cls, C.lower, C.expansions,
-                                     C.ascii_class, T.ht_hash, T.ht_id, T.vocab_bytes,
+                                     C.ascii_class, T.ht_hash, T.ht_id, T.ht_bits,
+                                     T.vocab_bytes,
                                      T.vocab_off, T.is_abbrev, T.hyphen_vid, T.root_child, known,
                                      enc, subs)
         if n_known <= known.shape[0]:
