@@ -124,23 +124,22 @@ def _snippet_ranges(data, offsets, d, bs, be, chars):
         pos = max(pos, bs[i])
         cs[i] = n_chars
         cl[i] = _chars_between(data, bs[i], be[i])
-        lim = max(start, bs[i] - width)
         if bs[i] - span >= start and _ascii_run(data, bs[i] - span, bs[i]):
             ls[i] = bs[i] - chars  # chars ASCII bytes: chars characters (width >= chars)
         else:
-            ls[i] = _back_chars(data, lim, bs[i], chars)
-        lim = min(end, be[i] + width)
+            ls[i] = _back_chars(data, start, bs[i], chars, width)
         if be[i] + span <= end and _ascii_run(data, be[i], be[i] + span):
             re_[i] = be[i] + chars
         else:
-            re_[i] = _forward_chars(data, be[i], lim, end, chars)
+            re_[i] = _forward_chars(data, be[i], end, chars, width)
     return ls, re_, cs, cl
 
 
 @njit(cache=True, nogil=True)
-def _back_chars(data, lim, a, chars):
-    """Where the (at most) ``chars`` characters before byte a start, not before byte lim (moved
-    past continuation bytes first)."""
+def _back_chars(data, start, a, chars, width):
+    """Where the (at most) ``chars`` characters before byte a start, within ``width`` bytes of
+    it and not before the document's ``start`` (that limit moved past continuation bytes)."""
+    lim = max(start, a - width)
     while lim < a and (data[lim] & 0xC0) == 0x80:
         lim += 1
     k = 0
@@ -153,9 +152,11 @@ def _back_chars(data, lim, a, chars):
 
 
 @njit(cache=True, nogil=True)
-def _forward_chars(data, b, lim, end, chars):
-    """Where the (at most) ``chars`` characters from byte b end, not past byte lim (moved back
-    to a character's first byte when it is inside the document)."""
+def _forward_chars(data, b, end, chars, width):
+    """Where the (at most) ``chars`` characters from byte b end, within ``width`` bytes of it
+    and not past the document's ``end`` (that limit moved back to a character's first byte when
+    it is inside the document)."""
+    lim = min(end, b + width)
     while lim > b and lim < end and (data[lim] & 0xC0) == 0x80:
         lim -= 1
     k = 0
