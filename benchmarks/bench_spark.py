@@ -301,8 +301,9 @@ def write(path: Path, tp: dict, red: list[dict], kern: dict, copies: int, rounds
               f"by {per('listing'):.2f} ms and its checkpoint reading by "
               f"{per('checkpoints'):.2f} ms per added shard (the checkpoints are per wave, at most "
               f"about 20, not per shard); the Spark reduction by {per('reduce'):.2f} ms per "
-              "added shard, spread over the executors (it reads every file's partial rows: "
-              "data, not driver calls); the whole re-run by "
+              "added shard, spread over the executors (it reads every file's checkpointed "
+              "rows and unpacks its packed row in a Python worker: data, not driver calls); "
+              "the whole re-run by "
               f"{per('rerun'):.2f} ms.", "",
               "### Kernel compile time per executor", "",
               "Each executor (2-worker standalone cluster, 1 core each) compiles or loads every "

@@ -52,7 +52,10 @@ PRIORITY_FLIP = 1 << 63  # uint64 priority -> order-preserving signed int64 (Spa
 # bookkeeping columns besides the tables' own: the split of a row, and per-split totals
 EXTRA_FIELDS = [pa.field("file", pa.string()), pa.field("block", pa.int64()), pa.field("split_rows", pa.int64()),
                 pa.field("split_lines", pa.int64()), pa.field("filtered_out", pa.int64()),
-                pa.field("fatal", pa.string()), pa.field("fingerprint", pa.string())]
+                pa.field("fatal", pa.string()), pa.field("fingerprint", pa.string()),
+                pa.field("payload", pa.binary())]
+PACKED = "__tables__"  # table_name of a row holding one whole file's summed tables and contexts
+UNPACKED = ("shards", "rejects")  # tables a whole file's task still sends as rows (small)
 
 
 def _union_schema() -> pa.Schema:
@@ -144,8 +147,9 @@ def _local_dir(path: str, base_dir: str) -> str:
     return os.path.join(base_dir, path)
 
 
-def _to_partial(tables: dict[str, pa.Table], shard: str, block: int) -> pa.RecordBatch | None:
-    """One split's tables as rows of the union schema."""
+def _to_partial(tables: dict[str, pa.Table], shard: str | None, block: int
+                ) -> pa.RecordBatch | None:
+    """One split's tables as rows of the union schema (``shard`` None: rows of no one file)."""
     parts = []
     for name, t in tables.items():
         if not t.num_rows:
@@ -163,8 +167,9 @@ def _to_partial(tables: dict[str, pa.Table], shard: str, block: int) -> pa.Recor
             elif f.name == "block":
                 cols[f.name] = pa.array(np.full(n, block, np.int64))
             elif f.name == "file":
-                cols[f.name] = pa.DictionaryArray.from_arrays(
-                    pa.array(np.zeros(n, np.int8)), [shard]).cast(pa.string())
+                cols[f.name] = pa.nulls(n, pa.string()) if shard is None else \
+                    pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)),
+                                                   [shard]).cast(pa.string())
             elif f.name in t.column_names:
                 c = t[f.name].combine_chunks()
                 cols[f.name] = c.cast(f.type) if c.type != f.type else c
@@ -329,10 +334,63 @@ def _count_file(config: CountConfig, url: str, rel: str, ref, fingerprint: str):
             if item.line == 0 and item.reason.startswith(("cannot open", "read error")):
                 fatal = item.reason
         split.add(item)
-    b = _to_partial(split.counter.tables(sort=False), split.shard, 0)
+    tables = split.counter.tables(sort=False)
+    b = _to_partial({n: t for n, t in tables.items() if n in UNPACKED}, split.shard, 0)
     if b is not None:
         yield b
+    packed = {n: t for n, t in tables.items() if n not in UNPACKED and t.num_rows}
+    if packed:
+        yield _packed_row(split.shard, packed)
     yield _split_row(split.shard, 0, 0, 0, split.counter.filtered_out, fingerprint, fatal)
+
+
+def _packed_row(shard: str, tables: dict[str, pa.Table]) -> pa.RecordBatch:
+    """One row holding a whole file's tables in ``payload`` (engine.run.output's partial file
+    format, uncompressed: Spark's Parquet writer compresses it). A file's tables as rows of the
+    union schema cost the JVM about 0.3 s per 30,000 rows to convert and write, on the cores
+    the Python workers count on; one binary value costs it next to nothing (combine_packed
+    turns the values back into rows, a partition's files summed first)."""
+    from engine.run.output import partial_file_bytes
+
+    cols = {f.name: pa.nulls(1, f.type) for f in ARROW_PARTIAL}
+    cols.update({TABLE_NAME: pa.array([PACKED]), "file": pa.array([shard]),
+                 "block": pa.array([0], pa.int64()),
+                 "payload": pa.array([partial_file_bytes(tables, {}, compress=False)],
+                                     pa.binary())})
+    return pa.RecordBatch.from_pydict(cols, schema=ARROW_PARTIAL)
+
+
+PACKED_FOLD_BYTES = 256 << 20  # combine_packed reduces what it holds beyond this many bytes
+
+
+def combine_packed(batches: Iterator[pa.RecordBatch], contexts: int) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body of the reduction: ``payload`` values of PACKED rows (one file's tables
+    each) -> the partition's tables reduced (engine.count.counting.reduce_tables: sums; the
+    contexts' bottom K per key, which Spark's window then reduces across partitions: the bottom
+    K of a union is the bottom K of its parts' bottom K) as rows of the union schema, with no
+    file (their rows and lines are file-relative already: whole files, one split each)."""
+    from engine.count.counting import reduce_tables
+    from engine.run.output import read_partial_bytes
+
+    pending: dict[str, list[pa.Table]] = {}
+    held = 0
+
+    def reduced() -> dict[str, pa.Table]:
+        return {name: reduce_tables(name, parts, contexts) for name, parts in pending.items()}
+
+    for batch in batches:
+        payload = batch.column("payload")
+        for i in range(batch.num_rows):
+            _, tables = read_partial_bytes(payload[i].as_buffer())
+            for name, t in tables.items():
+                pending.setdefault(name, []).append(t)
+                held += t.nbytes
+            if held > PACKED_FOLD_BYTES:
+                pending = {name: [t] for name, t in reduced().items()}
+                held = sum(p[0].nbytes for p in pending.values())
+    b = _to_partial(reduced(), None, 0) if pending else None
+    if b is not None:
+        yield b
 
 
 def count_files_partition(batches: Iterator[pa.RecordBatch], spec: str, fingerprint: str,
@@ -511,6 +569,32 @@ def _summed(specs) -> tuple[list[str], list[str]]:
         keys += [k for k in spec.key if k not in keys]
         values += [v for v in spec.values if v not in values]
     return keys, values
+
+
+def checkpoint_schema():
+    """The Spark schema of the job's checkpointed partial rows: the partial rows and the wave.
+    Read with it, checkpoints written before a column existed read it as null."""
+    from pyspark.sql import types as T
+
+    return T.StructType(spark_partial_schema().fields + [T.StructField("wave", T.StringType())])
+
+
+def unpacked(parts, config: CountConfig):
+    """(partial rows with every PACKED row turned into rows, the combined rows to persist):
+    each partition's packed files are reduced together in Python (combine_packed), once;
+    the caller persists the second DataFrame, which every table's reduction reads."""
+    from pyspark.sql import functions as F
+
+    cols = [f.name for f in ARROW_PARTIAL]
+    k = config.contexts
+
+    def run(batches):
+        return combine_packed(batches, k)
+
+    combined = parts.filter(F.col(TABLE_NAME) == PACKED).select("payload") \
+        .mapInArrow(run, spark_partial_schema())
+    rest = parts.filter(F.col(TABLE_NAME) != PACKED).select(*cols)
+    return rest.unionByName(combined.select(*cols)), combined
 
 
 def reduce_sums(parts, specs):

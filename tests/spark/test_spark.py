@@ -449,3 +449,51 @@ def test_spark_count_local_mode_quick_compiler_and_same_tables(clean, tmp_path):
     run_local([str(clean)], str(tmp_path / "local"), config(window=["sentence", "10"]),
               progress=False)
     assert_same(spark_tables(out), local_tables(tmp_path / "local"))
+
+
+def test_packed_rows_reduce_as_the_files_tables(synth, monkeypatch):
+    """A file counted whole in one task sends its summed tables and contexts as one packed row
+    (shards and rejects as rows); combine_packed turns a partition's packed rows into the
+    reduction of those files' tables, whether it folds after every file or once at the end (the
+    bottom K of a union is the bottom K of its parts' bottom K; sums add). No Spark needed."""
+    import pyarrow.compute as pc
+
+    from engine.corpus.shards import ShardRef
+    from engine.count.counting import count_shard, reduce_tables
+    from engine.spark import dataframe as D
+
+    cfg = config(bootstrap=2, contexts=2)  # K = 2: files compete for the contexts kept
+    packed, tables = [], []
+    for p in sorted(synth.glob("*.json.gz")):
+        ref = ShardRef(str(p), p.name, p.stat().st_size)
+        rows = pa.Table.from_batches(list(D._count_file(cfg, str(p), p.name, ref,
+                                                        cfg.fingerprint())))
+        kinds = rows["table_name"].to_pylist()
+        assert kinds.count(D.PACKED) == 1 and kinds.count(D.SPLIT) == 1
+        assert set(kinds) <= {D.PACKED, D.SPLIT, *D.UNPACKED}
+        packed.append(rows.filter(pc.equal(rows["table_name"], D.PACKED)).to_batches()[0])
+        tables.append(count_shard(ref, cfg).tables(sort=False))
+    assert len(packed) == 3
+    want = {name: reduce_tables(name, [t[name] for t in tables], cfg.contexts)
+            for name in tables[0] if name not in D.UNPACKED}
+    assert want["contexts"].num_rows and want["bootstrap"].num_rows
+
+    def combined() -> dict[str, pa.Table]:
+        rows = pa.Table.from_batches(list(D.combine_packed(iter(packed), cfg.contexts)))
+        assert rows["file"].null_count == rows.num_rows  # rows of no one file
+        out = {}
+        for name in set(rows["table_name"].to_pylist()):
+            spec = TB.spec(name)
+            t = rows.filter(pc.equal(rows["table_name"], name))
+            cols = [pc.bit_wise_xor(t["priority"].combine_chunks().view(pa.uint64()),
+                                    pa.scalar(D.PRIORITY_FLIP, pa.uint64()))
+                    if c == "priority" else t[c] for c in spec.schema.names]
+            out[name] = pa.table(cols, names=spec.schema.names).cast(spec.schema)
+        return out
+
+    for fold in (D.PACKED_FOLD_BYTES, 0):  # once at the end; after every file
+        monkeypatch.setattr(D, "PACKED_FOLD_BYTES", fold)
+        got = combined()
+        assert set(got) == {n for n, t in want.items() if t.num_rows}
+        for name, t in got.items():
+            assert t.equals(want[name]), (fold, name)
