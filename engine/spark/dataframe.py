@@ -335,10 +335,12 @@ def _count_file(config: CountConfig, url: str, rel: str, ref, fingerprint: str):
                 fatal = item.reason
         split.add(item)
     tables = split.counter.tables(sort=False)
-    b = _to_partial({n: t for n, t in tables.items() if n in UNPACKED}, split.shard, 0)
+    packed = {n: t for n, t in tables.items() if n not in UNPACKED and t.num_rows}
+    if sum(t.num_rows for t in packed.values()) < PACK_MIN_ROWS:
+        packed = {}
+    b = _to_partial({n: t for n, t in tables.items() if n not in packed}, split.shard, 0)
     if b is not None:
         yield b
-    packed = {n: t for n, t in tables.items() if n not in UNPACKED and t.num_rows}
     if packed:
         yield _packed_row(split.shard, packed)
     yield _split_row(split.shard, 0, 0, 0, split.counter.filtered_out, fingerprint, fatal)
@@ -360,6 +362,10 @@ def _packed_row(shard: str, tables: dict[str, pa.Table]) -> pa.RecordBatch:
     return pa.RecordBatch.from_pydict(cols, schema=ARROW_PARTIAL)
 
 
+# a file with fewer rows than this sends them as rows: a packed row costs about 60 KB of Arrow
+# IPC framing however small its tables (8 streams with their schemas), and unpacking it about
+# 1 ms of Python; 30,000 rows cost the JVM about 0.25 s as rows (about 8 us a row)
+PACK_MIN_ROWS = 2000
 PACKED_FOLD_BYTES = 256 << 20  # combine_packed reduces what it holds beyond this many bytes
 
 
@@ -579,22 +585,31 @@ def checkpoint_schema():
     return T.StructType(spark_partial_schema().fields + [T.StructField("wave", T.StringType())])
 
 
-def unpacked(parts, config: CountConfig):
-    """(partial rows with every PACKED row turned into rows, the combined rows to persist):
-    each partition's packed files are reduced together in Python (combine_packed), once;
-    the caller persists the second DataFrame, which every table's reduction reads."""
+def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | None = None):
+    """The partial rows with every PACKED row turned back into rows: each partition's packed
+    files reduced together in Python (combine_packed), once. ``packed`` False: there are none
+    (no Python worker needed). Both parts are persisted (appended to ``persisted``, for the
+    caller to unpersist), since every table's reduction reads them; packed rows are not cached
+    (on 2 cores, 2026-11-26: caching the 360,000 rows of 12 large shards, before they were
+    packed, took their reduction from 5.7-6.0 s to 8.3-9.0 s; re-reading the checkpoints of
+    250 tiny shards for every table, and a Python stage with nothing to unpack, took theirs
+    from 6.2-6.7 s to 9.3-9.7 s)."""
     from pyspark.sql import functions as F
 
     cols = [f.name for f in ARROW_PARTIAL]
-    k = config.contexts
+    rest = parts.filter(F.col(TABLE_NAME) != PACKED).select(*cols).persist()
+    out = [rest]
+    if packed:
+        k = config.contexts
 
-    def run(batches):
-        return combine_packed(batches, k)
+        def run(batches):
+            return combine_packed(batches, k)
 
-    combined = parts.filter(F.col(TABLE_NAME) == PACKED).select("payload") \
-        .mapInArrow(run, spark_partial_schema())
-    rest = parts.filter(F.col(TABLE_NAME) != PACKED).select(*cols)
-    return rest.unionByName(combined.select(*cols)), combined
+        out.append(parts.filter(F.col(TABLE_NAME) == PACKED).select("payload")
+                   .mapInArrow(run, spark_partial_schema()).persist())
+    if persisted is not None:
+        persisted.extend(out)
+    return out[0] if len(out) == 1 else out[0].unionByName(out[1])
 
 
 def reduce_sums(parts, specs):

@@ -459,8 +459,8 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
     read by ``reader_of`` it, or by the engine's reader when Spark's reader fails on it."""
     from pyspark.sql import functions as F
 
-    from engine.spark.dataframe import (SPLIT, TABLE_NAME, bytes_partials, file_partials,
-                                        partials)
+    from engine.spark.dataframe import (PACKED, SPLIT, TABLE_NAME, bytes_partials,
+                                        file_partials, partials)
 
     import time
 
@@ -501,9 +501,10 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
                 "engine's reader")
             readers[bad.url] = "engine"
     written = spark.read.parquet(hfs.qualified(dest))
-    splits = written.filter(F.col(TABLE_NAME) == SPLIT).groupBy("file").agg(
+    splits = written.filter(F.col(TABLE_NAME).isin(SPLIT, PACKED)).groupBy("file").agg(
         F.sum("filtered_out").alias("filtered_out"), F.max("fatal").alias("fatal"),
-        F.collect_set("fingerprint").alias("fingerprints")).collect()
+        F.collect_set("fingerprint").alias("fingerprints"),
+        F.max(F.col(TABLE_NAME) == PACKED).alias("packed")).collect()
     stats = written.filter(F.col(TABLE_NAME) == "shards").groupBy("shard").agg(
         F.sum("documents").alias("documents"), F.sum("rejects").alias("rejects")).collect()
     seen = {r.file: r for r in splits}
@@ -521,7 +522,7 @@ def count_wave(spark, hfs, files: list[InputFile], config: CountConfig, log,
         status = "unreadable" if s is not None and s.fatal else "counted"
         entries.append({**f.ident(), "status": status, "documents": docs, "rejects": rej,
                         "filtered_out": int(s.filtered_out or 0) if s else 0,
-                        "reader": readers[f.url]})
+                        "reader": readers[f.url], "packed": bool(s and s.packed)})
     meta = {"fingerprint": fp, "executor_fingerprints": executor_fps, "finished": _now(),
             "files": entries}
     hfs.write_json(meta, CHECKPOINTS, fp, name, FILES)
@@ -614,12 +615,11 @@ def finalize(spark, hfs, files, waves, done, counted, config: CountConfig, input
         parts = spark.read.schema(checkpoint_schema()).parquet(*paths)
         keep = _local_frame(spark, pa.table({"wave": pa.array([w for w, _ in valid], pa.string()),
                                              "file": pa.array([u for _, u in valid], pa.string())}))
-        # not persisted: each table's reduction reads the Parquet files again, only its columns
-        # (caching every partial row cost more: 8.3-9.0 s against 5.7-6.0 s to reduce 12 large
-        # shards on 2 cores, 2026-11-26)
-        parts, combined = unpacked(parts.join(F.broadcast(keep), ["wave", "file"], "inner"),
-                                   config)
-        persisted.append(combined.persist())
+        counts = set(valid)  # waves written before files.json said "packed" may hold packed rows
+        packed = any(e.get("packed", True) for w in waves for url, e in w.files.items()
+                     if (w.name, url) in counts)
+        parts = unpacked(parts.join(F.broadcast(keep), ["wave", "file"], "inner"), config,
+                         packed, persisted)
     else:
         from engine.spark.dataframe import ARROW_PARTIAL, spark_partial_schema
 

@@ -463,6 +463,14 @@ def test_packed_rows_reduce_as_the_files_tables(synth, monkeypatch):
     from engine.spark import dataframe as D
 
     cfg = config(bootstrap=2, contexts=2)  # K = 2: files compete for the contexts kept
+    shard = sorted(synth.glob("*.json.gz"))[0]
+    ref = ShardRef(str(shard), shard.name, shard.stat().st_size)
+    monkeypatch.setattr(D, "PACK_MIN_ROWS", 10 ** 9)  # a file with fewer rows sends rows
+    rows = pa.Table.from_batches(list(D._count_file(cfg, str(shard), shard.name, ref,
+                                                    cfg.fingerprint())))
+    assert D.PACKED not in rows["table_name"].to_pylist()
+    assert {"contexts", "term_cooccurrence"} <= set(rows["table_name"].to_pylist())
+    monkeypatch.setattr(D, "PACK_MIN_ROWS", 0)
     packed, tables = [], []
     for p in sorted(synth.glob("*.json.gz")):
         ref = ShardRef(str(p), p.name, p.stat().st_size)
