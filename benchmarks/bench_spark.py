@@ -302,7 +302,7 @@ def write(path: Path, tp: dict, red: list[dict], kern: dict, copies: int, rounds
               f"{per('checkpoints'):.2f} ms per added shard (the checkpoints are per wave, at most "
               f"about 20, not per shard); the Spark reduction by {per('reduce'):.2f} ms per "
               "added shard, spread over the executors (it reads every file's checkpointed "
-              "rows and unpacks its packed row in a Python worker: data, not driver calls); "
+              "rows: data, not driver calls; these tiny files send rows, not a packed row); "
               "the whole re-run by "
               f"{per('rerun'):.2f} ms.", "",
               "### Kernel compile time per executor", "",
