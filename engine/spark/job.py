@@ -19,7 +19,8 @@ What it does, all through Spark (its readers, its Hadoop FileSystem and its writ
    filesystem and its configuration; the default for remote schemes; up to what executor
    memory allows, ``whole_file_limit``) and inflated and parsed by the engine's own reader in
    ``mapInArrow``, or (``--reader auto`` for local file paths, ``--reader engine`` for all)
-   streamed by the engine's reader in one task per file; either way exactly the local runner's
+   streamed by the engine's reader in tasks (a wave's files shared out among 2 tasks per core,
+   largest first); either way exactly the local runner's
    reader: lines, rows, reject reasons, damaged streams. Larger files Spark reads go through
    ``spark.read.text`` and the engine's line parser; Parquet through ``spark.read.parquet``. A
    file Spark's line reader fails on (a damaged gzip member) is read again by the engine's

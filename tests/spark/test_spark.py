@@ -505,3 +505,18 @@ def test_packed_rows_reduce_as_the_files_tables(synth, monkeypatch):
         assert set(got) == {n for n, t in want.items() if t.num_rows}
         for name, t in got.items():
             assert t.equals(want[name]), (fold, name)
+
+
+def test_file_tasks_share_files_out_largest_first():
+    """Engine-read files go to at most N tasks, each file (largest first) to the least loaded;
+    every file exactly once; no empty task."""
+    from engine.spark.dataframe import file_tasks
+
+    files = [{"url": f"f{i}", "size": s} for i, s in enumerate([5, 100, 7, 100, 30, 1, 60])]
+    tasks = file_tasks(files, 3)
+    # 100, 100, 60 open the 3 tasks; 30, 7, 5 join the 60; 1 the first 100 (a tie)
+    assert [[r["url"] for r in t] for t in tasks] == [["f6", "f4", "f2", "f0"], ["f1", "f5"],
+                                                      ["f3"]]
+    assert sorted(r["url"] for t in tasks for r in t) == sorted(f["url"] for f in files)
+    assert [len(t) for t in file_tasks(files[:2], 8)] == [1, 1]  # never more tasks than files
+    assert file_tasks([], 4) == []
