@@ -55,7 +55,7 @@ EXTRA_FIELDS = [pa.field("file", pa.string()), pa.field("block", pa.int64()), pa
                 pa.field("fatal", pa.string()), pa.field("fingerprint", pa.string()),
                 pa.field("payload", pa.binary())]
 PACKED = "__tables__"  # table_name of a row holding one whole file's summed tables and contexts
-UNPACKED = ("shards", "rejects")  # tables a whole file's task still sends as rows (small)
+ROW_TABLES = ("shards", "rejects")  # tables a whole file's task always sends as rows (small)
 
 
 def _union_schema() -> pa.Schema:
@@ -335,7 +335,7 @@ def _count_file(config: CountConfig, url: str, rel: str, ref, fingerprint: str):
                 fatal = item.reason
         split.add(item)
     tables = split.counter.tables(sort=False)
-    packed = {n: t for n, t in tables.items() if n not in UNPACKED and t.num_rows}
+    packed = {n: t for n, t in tables.items() if n not in ROW_TABLES and t.num_rows}
     if sum(t.num_rows for t in packed.values()) < PACK_MIN_ROWS:
         packed = {}
     b = _to_partial({n: t for n, t in tables.items() if n not in packed}, split.shard, 0)
@@ -349,9 +349,9 @@ def _count_file(config: CountConfig, url: str, rel: str, ref, fingerprint: str):
 def _packed_row(shard: str, tables: dict[str, pa.Table]) -> pa.RecordBatch:
     """One row holding a whole file's tables in ``payload`` (engine.run.output's partial file
     format, uncompressed: Spark's Parquet writer compresses it). A file's tables as rows of the
-    union schema cost the JVM about 0.3 s per 30,000 rows to convert and write, on the cores
-    the Python workers count on; one binary value costs it next to nothing (combine_packed
-    turns the values back into rows, a partition's files summed first)."""
+    union schema cost the JVM about 0.25 CPU seconds per 30,000 rows to convert and write, on
+    the cores the Python workers count on; one binary value costs it next to nothing
+    (combine_packed turns the values back into rows, a partition's files summed first)."""
     from engine.run.output import partial_file_bytes
 
     cols = {f.name: pa.nulls(1, f.type) for f in ARROW_PARTIAL}
@@ -611,12 +611,12 @@ def checkpoint_schema():
 def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | None = None):
     """The partial rows with every PACKED row turned back into rows: each partition's packed
     files reduced together in Python (combine_packed), once. ``packed`` False: there are none
-    (no Python worker needed). Both parts are persisted (appended to ``persisted``, for the
-    caller to unpersist), since every table's reduction reads them; packed rows are not cached
-    (on 2 cores, 2026-11-26: caching the 360,000 rows of 12 large shards, before they were
-    packed, took their reduction from 5.7-6.0 s to 8.3-9.0 s; re-reading the checkpoints of
-    250 tiny shards for every table, and a Python stage with nothing to unpack, took theirs
-    from 6.2-6.7 s to 9.3-9.7 s)."""
+    (no Python worker needed). The rows read as rows and the unpacked rows are persisted
+    (appended to ``persisted``, for the caller to unpersist), since every table's reduction
+    reads them; the packed values themselves are not cached (on 2 cores, 2026-11-26: caching
+    the 360,000 rows of 12 large shards, before they were packed, took their reduction from
+    5.7-6.0 s to 8.3-9.0 s; re-reading the checkpoints of 250 tiny shards for every table, and
+    a Python stage with nothing to unpack, took theirs from 6.2-6.7 s to 9.3-9.7 s)."""
     from pyspark.sql import functions as F
 
     cols = [f.name for f in ARROW_PARTIAL]

@@ -478,12 +478,12 @@ def test_packed_rows_reduce_as_the_files_tables(synth, monkeypatch):
                                                         cfg.fingerprint())))
         kinds = rows["table_name"].to_pylist()
         assert kinds.count(D.PACKED) == 1 and kinds.count(D.SPLIT) == 1
-        assert set(kinds) <= {D.PACKED, D.SPLIT, *D.UNPACKED}
+        assert set(kinds) <= {D.PACKED, D.SPLIT, *D.ROW_TABLES}
         packed.append(rows.filter(pc.equal(rows["table_name"], D.PACKED)).to_batches()[0])
         tables.append(count_shard(ref, cfg).tables(sort=False))
     assert len(packed) == 3
     want = {name: reduce_tables(name, [t[name] for t in tables], cfg.contexts)
-            for name in tables[0] if name not in D.UNPACKED}
+            for name in tables[0] if name not in D.ROW_TABLES}
     assert want["contexts"].num_rows and want["bootstrap"].num_rows
 
     def combined() -> dict[str, pa.Table]:
