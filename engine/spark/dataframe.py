@@ -184,14 +184,16 @@ def _to_partial(tables: dict[str, pa.Table], shard: str | None, block: int
 
 def _split_row(shard: str, block: int, rows: int, lines: int, filtered: int, fingerprint: str,
                fatal: str | None = None) -> pa.RecordBatch:
-    cols = {f.name: pa.nulls(1, f.type) for f in ARROW_PARTIAL}
-    cols.update({TABLE_NAME: pa.array([SPLIT]), "file": pa.array([shard]),
-                 "block": pa.array([block], pa.int64()), "split_rows": pa.array([rows], pa.int64()),
-                 "split_lines": pa.array([lines], pa.int64()),
-                 "filtered_out": pa.array([filtered], pa.int64()),
-                 "fatal": pa.array([fatal], pa.string()),
-                 "fingerprint": pa.array([fingerprint])})
-    return pa.RecordBatch.from_pydict(cols, schema=ARROW_PARTIAL)
+    return _one_row({TABLE_NAME: SPLIT, "file": shard, "block": block, "split_rows": rows,
+                     "split_lines": lines, "filtered_out": filtered, "fatal": fatal,
+                     "fingerprint": fingerprint})
+
+
+def _one_row(values: dict) -> pa.RecordBatch:
+    """One row of the union schema: ``values`` by column name, nulls elsewhere."""
+    return pa.RecordBatch.from_pydict(
+        {f.name: pa.array([values[f.name]], f.type) if f.name in values else pa.nulls(1, f.type)
+         for f in ARROW_PARTIAL}, schema=ARROW_PARTIAL)
 
 
 def canonical_url(path: str) -> str:
@@ -354,47 +356,35 @@ def _packed_row(shard: str, tables: dict[str, pa.Table]) -> pa.RecordBatch:
     (combine_packed turns the values back into rows, a partition's files summed first)."""
     from engine.run.output import partial_file_bytes
 
-    cols = {f.name: pa.nulls(1, f.type) for f in ARROW_PARTIAL}
-    cols.update({TABLE_NAME: pa.array([PACKED]), "file": pa.array([shard]),
-                 "block": pa.array([0], pa.int64()),
-                 "payload": pa.array([partial_file_bytes(tables, {}, compress=False)],
-                                     pa.binary())})
-    return pa.RecordBatch.from_pydict(cols, schema=ARROW_PARTIAL)
+    return _one_row({TABLE_NAME: PACKED, "file": shard, "block": 0,
+                     "payload": partial_file_bytes(tables, {}, compress=False)})
 
 
 # a file with fewer rows than this sends them as rows: a packed row costs about 60 KB of Arrow
 # IPC framing however small its tables (8 streams with their schemas), and unpacking it about
 # 1 ms of Python; 30,000 rows cost the JVM about 0.25 s as rows (about 8 us a row)
 PACK_MIN_ROWS = 2000
-PACKED_FOLD_BYTES = 256 << 20  # combine_packed reduces what it holds beyond this many bytes
 
 
-def combine_packed(batches: Iterator[pa.RecordBatch], contexts: int) -> Iterator[pa.RecordBatch]:
+def combine_packed(batches: Iterator[pa.RecordBatch], spec: str) -> Iterator[pa.RecordBatch]:
     """mapInArrow body of the reduction: ``payload`` values of PACKED rows (one file's tables
-    each) -> the partition's tables reduced (engine.count.counting.reduce_tables: sums; the
-    contexts' bottom K per key, which Spark's window then reduces across partitions: the bottom
-    K of a union is the bottom K of its parts' bottom K) as rows of the union schema, with no
-    file (their rows and lines are file-relative already: whole files, one split each)."""
-    from engine.count.counting import reduce_tables
+    each) -> the partition's tables reduced by the local runner's running totals
+    (engine.run.base.RunningTotals: sums; the contexts' bottom K per key, which Spark's window
+    then reduces across partitions: the bottom K of a union is the bottom K of its parts'
+    bottom K; REDUCE_CHUNK files held at most) as rows of the union schema, with no file (their
+    rows and lines are file-relative already: whole files, one split each). ``spec``: the
+    configuration (CountConfig.to_json)."""
+    from engine.run.base import RunningTotals
     from engine.run.output import read_partial_bytes
 
-    pending: dict[str, list[pa.Table]] = {}
-    held = 0
-
-    def reduced() -> dict[str, pa.Table]:
-        return {name: reduce_tables(name, parts, contexts) for name, parts in pending.items()}
-
+    acc = RunningTotals(CountConfig.from_json(spec))
+    n = 0
     for batch in batches:
         payload = batch.column("payload")
         for i in range(batch.num_rows):
-            _, tables = read_partial_bytes(payload[i].as_buffer())
-            for name, t in tables.items():
-                pending.setdefault(name, []).append(t)
-                held += t.nbytes
-            if held > PACKED_FOLD_BYTES:
-                pending = {name: [t] for name, t in reduced().items()}
-                held = sum(p[0].nbytes for p in pending.values())
-    b = _to_partial(reduced(), None, 0) if pending else None
+            acc.add(str(n), {}, read_partial_bytes(payload[i].as_buffer())[1])
+            n += 1
+    b = _to_partial(acc.final(), None, 0) if n else None
     if b is not None:
         yield b
 
@@ -623,10 +613,10 @@ def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | 
     rest = parts.filter(F.col(TABLE_NAME) != PACKED).select(*cols).persist()
     out = [rest]
     if packed:
-        k = config.contexts
+        spec = config.to_json()
 
         def run(batches):
-            return combine_packed(batches, k)
+            return combine_packed(batches, spec)
 
         out.append(parts.filter(F.col(TABLE_NAME) == PACKED).select("payload")
                    .mapInArrow(run, spark_partial_schema()).persist())

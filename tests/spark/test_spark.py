@@ -460,6 +460,7 @@ def test_packed_rows_reduce_as_the_files_tables(synth, monkeypatch):
 
     from engine.corpus.shards import ShardRef
     from engine.count.counting import count_shard, reduce_tables
+    from engine.run import base
     from engine.spark import dataframe as D
 
     cfg = config(bootstrap=2, contexts=2)  # K = 2: files compete for the contexts kept
@@ -487,7 +488,7 @@ def test_packed_rows_reduce_as_the_files_tables(synth, monkeypatch):
     assert want["contexts"].num_rows and want["bootstrap"].num_rows
 
     def combined() -> dict[str, pa.Table]:
-        rows = pa.Table.from_batches(list(D.combine_packed(iter(packed), cfg.contexts)))
+        rows = pa.Table.from_batches(list(D.combine_packed(iter(packed), cfg.to_json())))
         assert rows["file"].null_count == rows.num_rows  # rows of no one file
         out = {}
         for name in set(rows["table_name"].to_pylist()):
@@ -499,8 +500,8 @@ def test_packed_rows_reduce_as_the_files_tables(synth, monkeypatch):
             out[name] = pa.table(cols, names=spec.schema.names).cast(spec.schema)
         return out
 
-    for fold in (D.PACKED_FOLD_BYTES, 0):  # once at the end; after every file
-        monkeypatch.setattr(D, "PACKED_FOLD_BYTES", fold)
+    for fold in (base.REDUCE_CHUNK, 1):  # once at the end; after every file
+        monkeypatch.setattr(base, "REDUCE_CHUNK", fold)
         got = combined()
         assert set(got) == {n for n, t in want.items() if t.num_rows}
         for name, t in got.items():
