@@ -1,7 +1,8 @@
 """The DataFrame API: co-occurrence tables of any Spark DataFrame with a text column.
 
     from engine.spark import cooccurrence
-    docs = spark.read.json("s3a://bucket/dolma/documents/*.json.gz")       # or .parquet(...)
+    docs = spark.read.schema("id string, text string, source string") \
+        .json("s3a://bucket/dolma/documents/*.json.gz")       # or .parquet(...): no schema
     result = cooccurrence(docs, lexicon="tracing-bias", windows=["sentence", "10"])
     result["cooccurrence"].show()            # a Spark DataFrame per output table
     result.write("s3a://bucket/tracebias/run1")  # the same files as `tracebias count --out`
@@ -9,7 +10,8 @@
 How it counts: each partition runs the engine's own accumulators (engine.count.counting.
 ShardCounter, the numba kernels on the Arrow buffers Spark hands to ``mapInArrow``), one per
 input file split, and emits every table of its documents as rows of one union schema (the
-"partials", tagged with ``table_name``). The partials are reduced by Spark, never on the driver:
+"partials", tagged with ``table_name``; a split's summed tables as one PACKED row when they are
+large, unpacked by combine_packed). The partials are reduced by Spark, never on the driver:
 ``sum`` tables by ``groupBy(key).sum()``, ``rejects`` by concatenation, ``shards`` by summing per
 (shard, source) and ``contexts`` by keeping the K rows of smallest priority per key (a window
 function). Bootstrap replicate weights and context priorities derive from document ids, not from
@@ -249,13 +251,25 @@ class _Split:
 
         add_filtered(self.counter, item, self.keep, self.config)
 
-    def finish(self, fingerprint: str) -> Iterator[pa.RecordBatch]:
+    def finish(self, fingerprint: str, whole: bool = False, fatal: str | None = None
+               ) -> Iterator[pa.RecordBatch]:
+        """The split's partial rows: ``shards`` and ``rejects`` as rows, the other tables as
+        one PACKED row when they hold PACK_MIN_ROWS rows or more; ``contexts`` stays rows
+        unless the split is a ``whole`` file (its rows are positioned by the split's offset in
+        its file, see _positioned); then the bookkeeping row."""
         tables = self.counter.tables(sort=False)
-        b = _to_partial(tables, self.shard, self.block)
+        packed = {n: t for n, t in tables.items()
+                  if t.num_rows and n not in ROW_TABLES and (whole or n != "contexts")}
+        if sum(t.num_rows for t in packed.values()) < PACK_MIN_ROWS:
+            packed = {}
+        b = _to_partial({n: t for n, t in tables.items() if n not in packed}, self.shard,
+                        self.block)
         if b is not None:
             yield b
+        if packed:
+            yield _packed_row(self.shard, self.block, packed)
         yield _split_row(self.shard, self.block, self.rows, self.lines,
-                         self.counter.filtered_out, fingerprint)
+                         self.counter.filtered_out, fingerprint, fatal)
 
 
 def _lines_to_chunk(lines: pa.Array, strip_bom: bool) -> memoryview:
@@ -336,27 +350,18 @@ def _count_file(config: CountConfig, url: str, rel: str, ref, fingerprint: str):
             if item.line == 0 and item.reason.startswith(("cannot open", "read error")):
                 fatal = item.reason
         split.add(item)
-    tables = split.counter.tables(sort=False)
-    packed = {n: t for n, t in tables.items() if n not in ROW_TABLES and t.num_rows}
-    if sum(t.num_rows for t in packed.values()) < PACK_MIN_ROWS:
-        packed = {}
-    b = _to_partial({n: t for n, t in tables.items() if n not in packed}, split.shard, 0)
-    if b is not None:
-        yield b
-    if packed:
-        yield _packed_row(split.shard, packed)
-    yield _split_row(split.shard, 0, 0, 0, split.counter.filtered_out, fingerprint, fatal)
+    yield from split.finish(fingerprint, whole=True, fatal=fatal)
 
 
-def _packed_row(shard: str, tables: dict[str, pa.Table]) -> pa.RecordBatch:
-    """One row holding a whole file's tables in ``payload`` (engine.run.output's partial file
+def _packed_row(shard: str, block: int, tables: dict[str, pa.Table]) -> pa.RecordBatch:
+    """One row holding a file split's tables in ``payload`` (engine.run.output's partial file
     format, uncompressed: Spark's Parquet writer compresses it). A file's tables as rows of the
     union schema cost the JVM about 0.25 CPU seconds per 30,000 rows to convert and write, on
     the cores the Python workers count on; one binary value costs it next to nothing
     (combine_packed turns the values back into rows, a partition's files summed first)."""
     from engine.run.output import partial_file_bytes
 
-    return _one_row({TABLE_NAME: PACKED, "file": shard, "block": 0,
+    return _one_row({TABLE_NAME: PACKED, "file": shard, "block": block,
                      "payload": partial_file_bytes(tables, {}, compress=False)})
 
 
@@ -367,13 +372,14 @@ PACK_MIN_ROWS = 2000
 
 
 def combine_packed(batches: Iterator[pa.RecordBatch], spec: str) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body of the reduction: ``payload`` values of PACKED rows (one file's tables
-    each) -> the partition's tables reduced by the local runner's running totals
+    """mapInArrow body of the reduction: ``payload`` values of PACKED rows (one file split's
+    tables each) -> the partition's tables reduced by the local runner's running totals
     (engine.run.base.RunningTotals: sums; the contexts' bottom K per key, which Spark's window
     then reduces across partitions: the bottom K of a union is the bottom K of its parts'
-    bottom K; REDUCE_CHUNK files held at most) as rows of the union schema, with no file (their
-    rows and lines are file-relative already: whole files, one split each). ``spec``: the
-    configuration (CountConfig.to_json)."""
+    bottom K; REDUCE_CHUNK files held at most) as rows of the union schema, with no file (only
+    a whole file's split packs its contexts, whose rows are file-relative already; a split of
+    a file Spark divided sends them as rows). ``spec``: the configuration
+    (CountConfig.to_json)."""
     from engine.run.base import RunningTotals
     from engine.run.output import read_partial_bytes
 
@@ -598,11 +604,13 @@ def checkpoint_schema():
     return T.StructType(spark_partial_schema().fields + [T.StructField("wave", T.StringType())])
 
 
-def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | None = None):
+def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | None = None,
+             persist: bool = True):
     """The partial rows with every PACKED row turned back into rows: each partition's packed
     files reduced together in Python (combine_packed), once. ``packed`` False: there are none
     (no Python worker needed). The rows read as rows and the unpacked rows are persisted
-    (appended to ``persisted``, for the caller to unpersist), since every table's reduction
+    unless ``persist`` is False (appended to ``persisted``, for the caller to unpersist), since
+    every table's reduction
     reads them; the packed values themselves are not cached (on 2 cores, 2026-11-26: caching
     the 360,000 rows of 12 large shards, before they were packed, took their reduction from
     5.7-6.0 s to 8.3-9.0 s; re-reading the checkpoints of 250 tiny shards for every table, and
@@ -610,7 +618,7 @@ def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | 
     from pyspark.sql import functions as F
 
     cols = [f.name for f in ARROW_PARTIAL]
-    rest = parts.filter(F.col(TABLE_NAME) != PACKED).select(*cols).persist()
+    rest = parts.filter(F.col(TABLE_NAME) != PACKED).select(*cols)
     out = [rest]
     if packed:
         spec = config.to_json()
@@ -619,7 +627,9 @@ def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | 
             return combine_packed(batches, spec)
 
         out.append(parts.filter(F.col(TABLE_NAME) == PACKED).select("payload")
-                   .mapInArrow(run, spark_partial_schema()).persist())
+                   .mapInArrow(run, spark_partial_schema()))
+    if persist:
+        out = [df.persist() for df in out]
     if persisted is not None:
         persisted.extend(out)
     return out[0] if len(out) == 1 else out[0].unionByName(out[1])
@@ -671,12 +681,13 @@ def sort_columns(spec: TB.TableSpec):
 
 
 class CountResult(dict):
-    """{table name: Spark DataFrame} of a count, sorted by each table's key; ``partials`` is
-    the persisted mapInArrow output they are reduced from (``unpersist()`` frees it)."""
+    """{table name: Spark DataFrame} of a count, sorted by each table's key; ``persisted``: the
+    cached DataFrames they are reduced from (the mapInArrow output, its rows with the packed
+    ones unpacked; ``unpersist()`` frees them)."""
 
-    def __init__(self, tables: dict, partials, config: CountConfig):
+    def __init__(self, tables: dict, persisted: list, config: CountConfig):
         super().__init__(tables)
-        self.partials = partials
+        self.persisted = persisted
         self.config = config
 
     def to_arrow(self, name: str) -> pa.Table:
@@ -689,7 +700,8 @@ class CountResult(dict):
         return write_result(self, out, **kw)
 
     def unpersist(self) -> None:
-        self.partials.unpersist()
+        for df in self.persisted:
+            df.unpersist()
 
 
 def to_local_schema(t: pa.Table, spec: TB.TableSpec) -> pa.Table:
@@ -761,6 +773,10 @@ def cooccurrence(df, lexicon="default", windows=None, *, text_col: str = "text",
                          "DataFrame, filter its rows before counting")
     parts = partials(df, config, text_col=text_col, source_col=source_col, id_col=id_col,
                      shard_col=shard_col)
-    if persist:
-        parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
-    return CountResult(reduce_all(parts, config), parts, config)
+    if not persist:
+        return CountResult(reduce_all(unpacked(parts, config, persist=False), config), [],
+                           config)
+    # counted once: the packed and the other rows are both read from the persisted partials
+    held = [parts.persist(StorageLevel.MEMORY_AND_DISK)]
+    rows = unpacked(held[0], config, persisted=held)
+    return CountResult(reduce_all(rows, config), held, config)

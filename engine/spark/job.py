@@ -718,7 +718,7 @@ def write_result(result, out_url: str, inputs: list[str] | None = None) -> dict:
     the tables, lexicon.json and the manifest last. Returns the manifest."""
     from engine.spark.hfs import HadoopFS
 
-    spark = result.partials.sparkSession
+    spark = next(iter(result.values())).sparkSession
     hfs = HadoopFS(spark, out_url)
     started = _now()
     config = result.config

@@ -508,6 +508,40 @@ def test_packed_rows_reduce_as_the_files_tables(synth, monkeypatch):
             assert t.equals(want[name]), (fold, name)
 
 
+def test_split_packed_rows_reduce_to_the_local_tables(spark, clean, tmp_path, monkeypatch):
+    """A file Spark divided (Parquet row groups in two splits): each split packs its summed
+    tables in one row and sends its contexts as rows, which the reduction positions by the
+    split's offset in its file; the tables equal the local runner's."""
+    import pyarrow.compute as pc
+
+    from engine.spark import dataframe as D
+
+    cfg = config(bootstrap=2, contexts=2)
+    pdir = to_parquet(clean, tmp_path / "pq")  # 40 rows per row group
+    run_local([str(pdir)], str(tmp_path / "local"), cfg, progress=False)
+    monkeypatch.setattr(D, "PACK_MIN_ROWS", 0)  # this process counts: every split packs
+    rows = []
+    for p in sorted(pdir.glob("*.parquet")):
+        f = pq.ParquetFile(p)
+        half = f.num_row_groups // 2
+        assert half >= 1
+        for block, groups in ((0, range(half)), (1000, range(half, f.num_row_groups))):
+            t = f.read_row_groups(list(groups))
+            t = t.append_column("shard", pa.array([p.as_uri()] * t.num_rows)) \
+                .append_column("block", pa.array([block] * t.num_rows, pa.int64()))
+            rows += D.count_partition(iter(t.to_batches(max_chunksize=25)), cfg.to_json(),
+                                      cfg.fingerprint(), str(ROOT), "docs")
+    rows = pa.Table.from_batches(rows)
+    kinds = rows["table_name"].to_pylist()
+    assert kinds.count(D.PACKED) == kinds.count(D.SPLIT) == 4  # 2 files x 2 splits
+    late = rows.filter(pc.and_(pc.equal(rows["table_name"], "contexts"),
+                               pc.equal(rows["block"], 1000)))
+    assert late.num_rows  # contexts of a second split: rows to be offset, not packed
+    parts = spark.createDataFrame(rows.select(D.spark_partial_schema().names))
+    result = D.CountResult(D.reduce_all(D.unpacked(parts, cfg, persist=False), cfg), [], cfg)
+    assert_same({n: result.to_arrow(n) for n in result}, local_tables(tmp_path / "local"))
+
+
 def test_file_tasks_share_files_out_largest_first():
     """Engine-read files go to at most N tasks, each file (largest first) to the least loaded;
     every file exactly once; no empty task."""
