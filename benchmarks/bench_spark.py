@@ -113,22 +113,9 @@ def throughput(wiki: Path, tmp: Path, copies: int, rounds: int) -> dict:
                 mb[size] = text_mb(out)
                 print(f"round {r + 1}: {kind} {size} {secs:.1f} s", flush=True)
     out = {"mb": mb, "runs": runs}
-    d_mb = mb["big"] - mb["small"]
-    for kind in (*kinds, *(f"{k}-stage" for k in on_spark)):
-        tb, ts = statistics.median(runs[(kind, "big")]), statistics.median(runs[(kind, "small")])
-        rate = d_mb / (tb - ts)
-        out[kind] = {"big_s": tb, "small_s": ts, "rate": rate, "per_core": rate / 2,
-                     "startup": ts - mb["small"] / rate}
+    for kind in ("local", *on_spark, *(f"{k}-stage" for k in on_spark)):
+        out[kind] = steady(runs, mb, kind, "local", rounds)
     for kind in on_spark:
-        for k in (kind, f"{kind}-stage"):
-            out[k]["ratio"] = out[k]["rate"] / out["local"]["rate"]
-            # per-round ratios: the spread of the comparison on this shared machine
-            per_round = []
-            for i in range(rounds):
-                rl = d_mb / (runs[("local", "big")][i] - runs[("local", "small")][i])
-                rs = d_mb / (runs[(k, "big")][i] - runs[(k, "small")][i])
-                per_round.append(rs / rl)
-            out[k]["range"] = (min(per_round), max(per_round))
         out[kind]["reduce_s"] = statistics.median(runs[(f"{kind}-reduce", "big")]
                                                   + runs[(f"{kind}-reduce", "small")])
     return out
@@ -171,7 +158,9 @@ def to_parquet(src: Path, dest: Path) -> None:
 
 
 def steady(runs: dict, mb: dict, kind: str, base: str, rounds: int) -> dict:
-    """Steady-state rate of ``kind`` (medians) and its ratio to ``base``, with per-round range."""
+    """Steady-state rate of ``kind`` (medians of its big and small runs), its fixed start-up,
+    and its ratio to ``base`` with the per-round range (the spread of the comparison on this
+    shared machine)."""
     d_mb = mb["big"] - mb["small"]
     out = {}
     for k in (kind, base):

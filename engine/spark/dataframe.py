@@ -610,8 +610,7 @@ def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | 
     files reduced together in Python (combine_packed), once. ``packed`` False: there are none
     (no Python worker needed). The rows read as rows and the unpacked rows are persisted
     unless ``persist`` is False (appended to ``persisted``, for the caller to unpersist), since
-    every table's reduction
-    reads them; the packed values themselves are not cached (on 2 cores, 2026-11-26: caching
+    every table's reduction reads them; the packed values themselves are not cached (on 2 cores, 2026-11-26: caching
     the 360,000 rows of 12 large shards, before they were packed, took their reduction from
     5.7-6.0 s to 8.3-9.0 s; re-reading the checkpoints of 250 tiny shards for every table, and
     a Python stage with nothing to unpack, took theirs from 6.2-6.7 s to 9.3-9.7 s)."""
@@ -773,10 +772,9 @@ def cooccurrence(df, lexicon="default", windows=None, *, text_col: str = "text",
                          "DataFrame, filter its rows before counting")
     parts = partials(df, config, text_col=text_col, source_col=source_col, id_col=id_col,
                      shard_col=shard_col)
-    if not persist:
-        return CountResult(reduce_all(unpacked(parts, config, persist=False), config), [],
-                           config)
-    # counted once: the packed and the other rows are both read from the persisted partials
-    held = [parts.persist(StorageLevel.MEMORY_AND_DISK)]
-    rows = unpacked(held[0], config, persisted=held)
+    held = []
+    if persist:  # counted once: the packed and the other rows are both read from it
+        parts = parts.persist(StorageLevel.MEMORY_AND_DISK)
+        held.append(parts)
+    rows = unpacked(parts, config, persisted=held, persist=persist)
     return CountResult(reduce_all(rows, config), held, config)
