@@ -12,6 +12,15 @@ within a round (this VM is shared: its speed drifts, and a ratio within a round 
   tracebias reader    engine.corpus.shards.read_shard: ISA-L inflate + the numba JSON scan into
                       Arrow buffers (+ the exact path for lines the scan declines)
   numba scan alone    engine.corpus.jsonscan.scan_chunk on already-decompressed 16 MB chunks
+  counting alone      engine.count.counting.ShardCounter on the shards' text already in memory
+                      as Arrow arrays (lexicon default, windows sentence and 10, contexts on):
+                      the kernels and the tables, no reading, no files; one counter per shard
+  tokenize + match    the counting kernels' first step alone (engine.count.kernels
+                      .group_counts_batch: every word looked up, lexicon paths matched)
+
+The counting rows set a ceiling on any end-to-end count: reading and counting run in series on
+one core, so with nothing else at all (no start-up, files or reduction) a count runs at about
+1 / (1 / reader + 1 / counting) MB/s; the section reports that ceiling against each floor.
 
 Usage: python benchmarks/bench_read.py [--shared ../shared/data] [--rounds 7] [--write]
 (--write updates the reading section of docs/benchmarks.md; `make bench` runs it with the rest.)
@@ -37,6 +46,10 @@ import pyarrow.json as pj
 from engine.corpus.inflate import GZIP_BACKEND, MAX_OUT, PIECE
 from engine.corpus.jsonscan import scan_chunk
 from engine.corpus.shards import DocBatch, expand_inputs, read_shard
+
+# the count options of every counting row here and in bench_count
+LEXICON = "default"
+WINDOWS = ["--window", "sentence", "--window", "10"]
 
 CHUNK = 16 << 20
 _SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string())])
@@ -129,6 +142,43 @@ def numba_scan(chunks, out) -> None:
         scan_chunk(c, *out)
 
 
+def count_config():
+    """The configuration of bench_count's end-to-end rows (lexicon, windows, default options)."""
+    from engine.count.config import CountOptions, add_count_arguments
+
+    ap = argparse.ArgumentParser()
+    add_count_arguments(ap)
+    return CountOptions.from_args(ap.parse_args(["--lexicon", LEXICON, *WINDOWS])).to_config()
+
+
+def shard_texts(shards) -> list[list[DocBatch]]:
+    """Every shard's document batches, read once and kept in memory."""
+    return [[b for b in read_shard(s) if isinstance(b, DocBatch)] for s in shards]
+
+
+def counting_alone(texts, config) -> None:
+    """Count the in-memory batches as a run does (one counter per shard, its tables built)."""
+    from engine.count.counting import ShardCounter
+
+    for batches in texts:
+        counter = ShardCounter(config)
+        for b in batches:
+            counter.add_texts(b.text, b.source, b.id, b.rows)
+        counter.tables(sort=False)
+
+
+def tokenize_and_match(texts, config) -> None:
+    from engine.count.counting import arrow_string_buffers, kernel_chars
+    from engine.count.kernels import group_counts_batch
+
+    T = config.compiled.tables
+    for batches in texts:
+        for b in batches:
+            data, offsets = arrow_string_buffers(b.text)
+            group_counts_batch(data, offsets, kernel_chars(), T,
+                               np.zeros((len(b.text), max(1, T.n_cols)), np.int64))
+
+
 # ---- corpora --------------------------------------------------------------------------------
 
 def text_bytes(shards) -> int:
@@ -194,6 +244,10 @@ def reading_floors(wiki: Path, n_rounds: int, tmp: Path, log=print) -> dict:
     chunks = decoded_chunks(gz)
     outs = [np.empty(max(c.size for c in chunks), np.uint8) for _ in range(3)]  # reused
     tracebias_reader(shards)  # compile / load the scanner's cache
+    config = count_config()
+    texts = shard_texts(shards)
+    counting_alone(texts[:1], config)  # load the counting kernels
+    tokenize_and_match(texts[:1], config)
     rows = {
         "zlib inflate": lambda: inflate_only(gz, "zlib"),
         "ISA-L inflate": lambda: inflate_only(gz, "isal"),
@@ -205,6 +259,8 @@ def reading_floors(wiki: Path, n_rounds: int, tmp: Path, log=print) -> dict:
         "zstd inflate": lambda: inflate_only(zst, "zstd"),
         "zstd + pyarrow.json": lambda: with_pyarrow_json(zst, "zstd"),
         "tracebias reader (zstd)": lambda: tracebias_reader(zshards),
+        "counting alone": lambda: counting_alone(texts, config),
+        "tokenize + match": lambda: tokenize_and_match(texts, config),
     }
     log(f"reading floors: {len(gz)} shards, {mb:.1f} MB of text, {n_rounds} interleaved rounds, "
         f"one core")
@@ -215,7 +271,29 @@ def reading_floors(wiki: Path, n_rounds: int, tmp: Path, log=print) -> dict:
     for k in res:
         res[k]["vs_isal"] = isal[k]["ratio"]
         res[k]["vs_zstd"] = zstd[k]["ratio"]
-    return {"rows": res, "mb": mb, "shards": len(gz), "rounds": n_rounds}
+    # the ceiling of a count (reader and counting in series, nothing else), per round
+    ceilings = {}
+    for codec, reader, floor in (("gzip", "tracebias reader (gzip)", "gzip + pyarrow.json"),
+                                 ("zstd", "tracebias reader (zstd)", "zstd + pyarrow.json")):
+        per = [secs[floor][i] / (secs[reader][i] + secs["counting alone"][i])
+               for i in range(n_rounds)]
+        ceilings[codec] = {"mbps": statistics.median(
+            mb / (secs[reader][i] + secs["counting alone"][i]) for i in range(n_rounds)),
+            "ratio": statistics.median(per), "range": (min(per), max(per))}
+    words = _words(texts, config)
+    return {"rows": res, "mb": mb, "shards": len(gz), "rounds": n_rounds,
+            "ceilings": ceilings, "words": words}
+
+
+def _words(texts, config) -> int:
+    """Words in the texts, as the tokenizer counts them (the shards table's ``words``)."""
+    from engine.count.counting import ShardCounter
+
+    counter = ShardCounter(config)
+    for batches in texts:
+        for b in batches:
+            counter.add_texts(b.text, b.source)
+    return int(counter.doc_stats[:, 2].sum())
 
 
 def reading_markdown(r: dict, when: str) -> str:
@@ -235,7 +313,7 @@ def reading_markdown(r: dict, when: str) -> str:
         "| --- | ---: | ---: | ---: |",
     ]
     for k, v in rows.items():
-        if k.startswith("zstd") or "(zstd)" in k:
+        if k.startswith("zstd") or "(zstd)" in k or k in COUNTING_ROWS:
             continue
         bold = "**" if k == "tracebias reader (gzip)" else ""
         lo, hi = v["range"]
@@ -254,7 +332,49 @@ def reading_markdown(r: dict, when: str) -> str:
         "fallback to `json.loads`) costs less than parsing every field did. The zlib row is "
         "what a machine without `isal` gets (docs/reading.md).",
     ]
+    if "ceilings" in r:
+        lines += counting_markdown(r)
     return "\n".join(lines) + "\n"
+
+
+COUNTING_ROWS = ("counting alone", "tokenize + match")
+
+
+def counting_markdown(r: dict) -> list[str]:
+    rows = r["rows"]
+    words_s = r["words"] / (r["mb"] / rows["tokenize + match"]["mbps"])
+    lines = [
+        "",
+        "### What counting costs, and the ceiling it sets",
+        "",
+        "The same rounds, the same shards with their text already in memory: the counting kernels "
+        "and the tables of `tracebias count` (lexicon `default`, windows sentence and 10, "
+        "contexts on, one counter per shard), and their first step alone (every word looked up, "
+        "lexicon paths matched).",
+        "",
+        "| row | MB/s of text | vs gzip + pyarrow.json |",
+        "| --- | ---: | ---: |",
+    ]
+    for k in COUNTING_ROWS:
+        v = rows[k]
+        lo, hi = v["range"]
+        lines.append(f"| {k} | {v['mbps']:.0f} | {v['ratio']:.2f}x ({lo:.2f}-{hi:.2f}) |")
+    c = r["ceilings"]
+    lines += [
+        "",
+        f"Tokenizing and matching alone runs at {rows['tokenize + match']['mbps']:.0f} MB/s "
+        f"({words_s / 1e6:.0f} million words per second, {1e9 / words_s:.1f} ns per word). "
+        "Reading and counting run one after the other on a core, so with no other cost at all "
+        "a count on one core runs at about 1 / (1 / reader + 1 / counting) MB/s, its ceiling: "
+        f"**{c['gzip']['mbps']:.0f} MB/s on gzip, {c['gzip']['ratio']:.2f}x** "
+        f"({c['gzip']['range'][0]:.2f}-{c['gzip']['range'][1]:.2f}) the gzip + `pyarrow.json` "
+        f"floor, and **{c['zstd']['mbps']:.0f} MB/s on zstd, {c['zstd']['ratio']:.2f}x** "
+        f"({c['zstd']['range'][0]:.2f}-{c['zstd']['range'][1]:.2f}) the zstd + `pyarrow.json` "
+        "floor (an estimate from these 12 shards, one counter and one set of tables each; a "
+        "large shard's counting costs a little less per MB). The end-to-end rows below add "
+        "start-up, files and the reduction to that.",
+    ]
+    return lines
 
 
 SECTION_BEGIN = "<!-- reading floors: written by benchmarks/bench_read.py -->"
@@ -278,6 +398,58 @@ def write_section(doc: Path, md: str) -> None:
     doc.write_text(new)
 
 
+# ---- two cores: what the machine itself gives ------------------------------------------------
+
+def _count_child(wiki: Path, go: Path, passes: int) -> None:
+    """A child of machine_scaling: count the shards in memory ``passes`` times once ``go``
+    exists (after saying it is ready), print the seconds."""
+    shards = expand_inputs([str(wiki)])
+    config = count_config()
+    texts = shard_texts(shards)
+    counting_alone(texts[:2], config)
+    Path(f"{go}.ready.{os.getpid()}").touch()
+    while not go.exists():
+        time.sleep(0.005)
+    t0 = time.perf_counter()
+    for _ in range(passes):
+        counting_alone(texts, config)
+    print(f"{time.perf_counter() - t0:.4f}", flush=True)
+
+
+def machine_scaling(wiki: Path, n_rounds: int, tmp: Path, passes: int = 3, log=print) -> dict:
+    """How much two cores of this machine give over one when nothing is shared in software:
+    one process counting the shards in memory (counting_alone) on CPU 0, then two such
+    processes at once on CPUs 0 and 1, started together; per round the ratio of the work done
+    per second, 2 x alone / the slower of the two. Any two-worker count on these cores is bound
+    by it (shared caches, memory bandwidth, a host's sibling threads)."""
+    import subprocess
+
+    def run(cpus: list[int], tag: str) -> list[float]:
+        go = tmp / f"go-{tag}"
+        procs = [subprocess.Popen(["taskset", "-c", str(c), sys.executable, __file__,
+                                   "--count-child", str(go), "--shared",
+                                   str(wiki.parent.parent), "--passes", str(passes)],
+                                  stdout=subprocess.PIPE, text=True) for c in cpus]
+        while len(list(tmp.glob(f"go-{tag}.ready.*"))) < len(cpus):
+            if any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.02)
+        go.touch()
+        return [float(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+
+    alone, both, ratios = [], [], []
+    for r in range(n_rounds):
+        a = run([0], f"a{r}")[0]
+        b = run([0, 1], f"b{r}")
+        alone.append(a)
+        both.append(max(b))
+        ratios.append(2 * a / max(b))
+        log(f"  two cores, round {r + 1}/{n_rounds}: one process {a:.2f}s, two at once "
+            f"{b[0]:.2f}s and {b[1]:.2f}s: {ratios[-1]:.2f}x")
+    return {"ratio": statistics.median(ratios), "range": (min(ratios), max(ratios)),
+            "alone": alone, "both": both, "passes": passes}
+
+
 def main() -> None:
     from datetime import datetime, timezone
 
@@ -286,10 +458,15 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    ap.add_argument("--count-child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--passes", type=int, default=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     wiki = Path(args.shared) / "wikipedia-en" / "documents"
     if not wiki.is_dir():
         sys.exit(f"Wikipedia shards not found at {wiki}; pass --shared")
+    if args.count_child:
+        _count_child(wiki, Path(args.count_child), args.passes)
+        return
     pin_to_one_core()
     with tempfile.TemporaryDirectory(prefix="tracebias-bench-read-") as tmp:
         r = reading_floors(wiki, args.rounds, Path(tmp))
