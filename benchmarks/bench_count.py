@@ -13,7 +13,10 @@ round; this VM is shared and its speed drifts, so ratios are taken within a roun
                multi-member gzip file, several times), one core
   large zstd   the same text recompressed with zstd, one core
   2 workers    the large gzip shards with `--workers 2` on two cores vs one worker on one core
-  peak RSS     one ~2 GB-text multi-member gzip shard, one worker (the child's max RSS)
+  two cores    what the machine itself gives: two processes counting in memory at once on two
+               cores vs one alone (bench_read.machine_scaling), next to the 2-worker row
+  peak RSS     one ~2 GB-text multi-member gzip shard, one worker (the CLI's own peak RSS,
+               read by a small launcher; 3 runs, the largest reported)
 
   floor        gzip (zlib) + pyarrow.json parse to Arrow (zstd + pyarrow.json for zstd): the
                previous reader; "ISA-L inflate alone" is the physical limit of a gzip corpus on
@@ -135,7 +138,12 @@ sys.exit(os.waitstatus_to_exitcode(status))
 
 
 def peak_rss(big: Path, out: Path) -> dict:
-    """Run the CLI on one shard in a child whose peak RSS a small launcher reads with wait4."""
+    """Run the CLI on one shard in a child whose peak RSS a small launcher reads with wait4.
+
+    RSS includes the shared libraries' pages the process has mapped, which depends on how much
+    of each library the page cache holds: a fresh install (every library just written) read
+    396-406 MB where an older tree read 322-329 MB, with the same anonymous memory (llvmlite's
+    library alone 108 MB against 69 MB resident, 2026-11-27)."""
     shutil.rmtree(out, ignore_errors=True)
     cmd = [sys.executable, "-c", _RSS_LAUNCHER, "taskset", "-c", "0", *TRACEBIAS, "count",
            str(big), "--out", str(out), "--workers", "1", "--lexicon", LEXICON, *WINDOWS,
