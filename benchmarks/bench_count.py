@@ -374,7 +374,11 @@ def main() -> None:
                     + (f", 2 workers {t['cli2'][-1]:.1f}s" if t["cli2"] else "")
                     + (" (FAILED)" if res["rc"] else ""))
         log("two cores: counting in memory, one process against two at once ...")
-        scaling = BR.machine_scaling(wiki, args.rounds, tmp, log=log)
+        try:
+            scaling = BR.machine_scaling(wiki, args.rounds, tmp, log=log)
+        except (OSError, ValueError, IndexError) as e:  # a child that failed prints no time
+            scaling = None
+            failures["two cores"] = f"{type(e).__name__}: {e}"
         boot = {"plain": [], "boot": []}
         for r in range(args.rounds):
             a = cli([wiki], tmp / "o-nob", "0", 1)
