@@ -156,15 +156,19 @@ def shard_texts(shards) -> list[list[DocBatch]]:
     return [[b for b in read_shard(s) if isinstance(b, DocBatch)] for s in shards]
 
 
-def counting_alone(texts, config) -> None:
-    """Count the in-memory batches as a run does (one counter per shard, its tables built)."""
+def counting_alone(texts, config) -> int:
+    """Count the in-memory batches as a run does (one counter per shard, its tables built);
+    returns the words the tokenizer counted (the shards table's ``words``)."""
     from engine.count.counting import ShardCounter
 
+    words = 0
     for batches in texts:
         counter = ShardCounter(config)
         for b in batches:
             counter.add_texts(b.text, b.source, b.id, b.rows)
         counter.tables(sort=False)
+        words += int(counter.doc_stats[:, 2].sum())
+    return words
 
 
 def tokenize_and_match(texts, config) -> None:
@@ -246,7 +250,7 @@ def reading_floors(wiki: Path, n_rounds: int, tmp: Path, log=print) -> dict:
     tracebias_reader(shards)  # compile / load the scanner's cache
     config = count_config()
     texts = shard_texts(shards)
-    counting_alone(texts[:1], config)  # load the counting kernels
+    words = counting_alone(texts, config)  # loads the counting kernels, and counts the words
     tokenize_and_match(texts[:1], config)
     rows = {
         "zlib inflate": lambda: inflate_only(gz, "zlib"),
@@ -280,20 +284,8 @@ def reading_floors(wiki: Path, n_rounds: int, tmp: Path, log=print) -> dict:
         ceilings[codec] = {"mbps": statistics.median(
             mb / (secs[reader][i] + secs["counting alone"][i]) for i in range(n_rounds)),
             "ratio": statistics.median(per), "range": (min(per), max(per))}
-    words = _words(texts, config)
     return {"rows": res, "mb": mb, "shards": len(gz), "rounds": n_rounds,
             "ceilings": ceilings, "words": words}
-
-
-def _words(texts, config) -> int:
-    """Words in the texts, as the tokenizer counts them (the shards table's ``words``)."""
-    from engine.count.counting import ShardCounter
-
-    counter = ShardCounter(config)
-    for batches in texts:
-        for b in batches:
-            counter.add_texts(b.text, b.source)
-    return int(counter.doc_stats[:, 2].sum())
 
 
 def reading_markdown(r: dict, when: str) -> str:
