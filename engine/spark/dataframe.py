@@ -608,12 +608,13 @@ def unpacked(parts, config: CountConfig, packed: bool = True, persisted: list | 
              persist: bool = True):
     """The partial rows with every PACKED row turned back into rows: each partition's packed
     files reduced together in Python (combine_packed), once. ``packed`` False: there are none
-    (no Python worker needed). The rows read as rows and the unpacked rows are persisted
-    unless ``persist`` is False (appended to ``persisted``, for the caller to unpersist), since
-    every table's reduction reads them; the packed values themselves are not cached (on 2 cores, 2026-11-26: caching
-    the 360,000 rows of 12 large shards, before they were packed, took their reduction from
-    5.7-6.0 s to 8.3-9.0 s; re-reading the checkpoints of 250 tiny shards for every table, and
-    a Python stage with nothing to unpack, took theirs from 6.2-6.7 s to 9.3-9.7 s)."""
+    (no Python worker needed). The rows read as rows and the unpacked rows are persisted unless
+    ``persist`` is False (appended to ``persisted``, for the caller to unpersist), since every
+    table's reduction reads them; the packed values themselves are not cached (on 2 cores,
+    2026-11-26: caching the 360,000 rows of 12 large shards, before they were packed, took
+    their reduction from 5.7-6.0 s to 8.3-9.0 s; re-reading the checkpoints of 250 tiny shards
+    for every table, and a Python stage with nothing to unpack, took theirs from 6.2-6.7 s to
+    9.3-9.7 s)."""
     from pyspark.sql import functions as F
 
     cols = [f.name for f in ARROW_PARTIAL]
